@@ -1,0 +1,267 @@
+#include "server/server.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/core.h>
+
+#include "common/logging.h"
+#include "net/socket_util.h"
+#include "protocol/resp_writer.h"
+#include "server/command_table.h"
+
+namespace kv::server {
+namespace {
+
+constexpr size_t kReadChunk = 64 * 1024;
+// Stop reading from a client whose unread replies pass this; resume once they drain.
+constexpr size_t kOutputHighWater = 64 * 1024 * 1024;
+constexpr std::chrono::milliseconds kTickInterval{100};
+
+std::string peer_name(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "?";
+  char host[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    port = ntohs(a->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+    port = ntohs(a->sin6_port);
+  }
+  return fmt::format("{}:{}", host, port);
+}
+
+}  // namespace
+
+Server::Server(ServerConfig config, net::EventLoop* loop, Store* store)
+    : config_(std::move(config)),
+      loop_(loop),
+      store_(store),
+      read_buf_(kReadChunk),
+      started_at_(std::chrono::steady_clock::now()) {}
+
+Server::~Server() { shutdown(); }
+
+Status Server::listen() {
+  auto fd = net::listen_tcp(config_.bind, config_.port);
+  if (!fd.ok()) return fd.status();
+  listen_fd_ = *fd;
+  auto port = net::local_port(listen_fd_);
+  if (!port.ok()) return port.status();
+  port_ = *port;
+  Status s = loop_->add(listen_fd_, EPOLLIN, [this](uint32_t) { on_accept(); });
+  if (!s.ok()) return s;
+  loop_->set_before_sleep([this] {
+    // Order matters: the log sync first, then the replies it covers.
+    store_->sync_for_replies();
+    flush_outputs();
+  });
+  arm_tick();
+  return Status::OK();
+}
+
+void Server::arm_tick() {
+  tick_timer_ = loop_->run_after(kTickInterval, [this] {
+    store_->tick();
+    arm_tick();
+  });
+}
+
+void Server::shutdown() {
+  if (listen_fd_ >= 0) {
+    loop_->remove(listen_fd_);
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+  }
+  loop_->cancel_timer(tick_timer_);
+  store_->sync_for_replies();
+  for (auto& c : conns_) {
+    if (!c) continue;
+    write_output(c.get());  // best effort: replies already covered by the sync above
+  }
+  for (auto& c : conns_) {
+    if (c) close_connection(c.get());
+  }
+}
+
+void Server::on_accept() {
+  for (;;) {
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+      if (errno == EMFILE || errno == ENFILE) {
+        log::warn("accept: {} (raise the fd limit or lower --max-clients)", std::strerror(errno));
+        return;
+      }
+      log::warn("accept: {}", std::strerror(errno));
+      return;
+    }
+    stats_.connections_received++;
+    if (clients_ >= config_.max_clients) {
+      stats_.connections_rejected++;
+      static constexpr std::string_view kFull = "-ERR max number of clients reached\r\n";
+      [[maybe_unused]] ssize_t n = ::write(fd, kFull.data(), kFull.size());
+      ::close(fd);
+      continue;
+    }
+    net::set_nodelay(fd);
+    if (static_cast<size_t>(fd) >= conns_.size()) conns_.resize(fd + 1);
+    protocol::ParserLimits limits;
+    limits.max_bulk_len = config_.max_bulk_bytes;
+    limits.max_multibulk_len = config_.max_args;
+    conns_[fd] = std::make_unique<Connection>(fd, next_client_id_++, limits);
+    conns_[fd]->peer = peer_name(fd);
+    clients_++;
+    Status s = loop_->add(fd, EPOLLIN, [this, fd](uint32_t events) { on_event(fd, events); });
+    if (!s.ok()) {
+      log::warn("cannot watch client socket: {}", s.ToString());
+      close_connection(conns_[fd].get());
+    }
+  }
+}
+
+void Server::on_event(int fd, uint32_t events) {
+  Connection* conn = find(fd);
+  if (conn == nullptr) return;
+  if (events & (EPOLLERR | EPOLLHUP)) {
+    if (!(events & EPOLLIN)) {
+      close_connection(conn);
+      return;
+    }
+  }
+  if (events & EPOLLOUT) queue_output(conn);  // written in the pre-sleep hook
+  if ((events & EPOLLIN) && conn->reading) on_readable(conn);
+}
+
+void Server::on_readable(Connection* conn) {
+  ssize_t n = ::read(conn->fd, read_buf_.data(), read_buf_.size());
+  if (n == 0) {
+    // The client closed its side: answer what it already sent, then close.
+    conn->closing = true;
+    queue_output(conn);
+    update_interest(conn);
+    return;
+  }
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    close_connection(conn);
+    return;
+  }
+  std::string_view input(read_buf_.data(), static_cast<size_t>(n));
+  while (!input.empty() && !conn->closing) {
+    size_t consumed = 0;
+    auto result = conn->parser.feed(input, &consumed);
+    input.remove_prefix(consumed);
+    conn->request_bytes += consumed;
+    if (result == protocol::ParseResult::kComplete) {
+      conn->request_bytes = 0;
+      auto& args = conn->parser.mutable_args();
+      if (!args.empty()) execute(conn, args);
+    } else if (result == protocol::ParseResult::kError) {
+      stats_.protocol_errors++;
+      protocol::write_error(&conn->out, "ERR " + conn->parser.error());
+      conn->closing = true;
+    } else if (conn->request_bytes > config_.max_request_bytes) {
+      stats_.protocol_errors++;
+      protocol::write_error(&conn->out, fmt::format("ERR Protocol error: request larger than {} bytes",
+                                                    config_.max_request_bytes));
+      conn->closing = true;
+    }
+  }
+  queue_output(conn);
+  update_interest(conn);
+}
+
+void Server::execute(Connection* conn, std::vector<std::string>& args) {
+  stats_.commands_processed++;
+  const CommandSpec* spec = CommandTable::instance().find(args[0]);
+  if (spec == nullptr) {
+    reply_unknown_command(&conn->out, args);
+    return;
+  }
+  if (!CommandTable::arity_ok(*spec, args.size())) {
+    reply_wrong_arity(&conn->out, args[0]);
+    return;
+  }
+  // Log before apply: the log, not the key space, is the source of truth. The reply waits
+  // in conn->out until the pre-sleep hook has synced this record.
+  if (spec->flags & kWrite) store_->log_command(args);
+  CommandContext ctx{args, &conn->out, &store_->keys(), this, conn};
+  spec->handler(ctx);
+}
+
+void Server::queue_output(Connection* conn) {
+  if (conn->pending) return;
+  conn->pending = true;
+  pending_.emplace_back(conn->fd, conn->id);
+}
+
+void Server::flush_outputs() {
+  // Swap first: write_output may close connections, which must not touch the list we walk.
+  std::vector<std::pair<int, uint64_t>> work;
+  work.swap(pending_);
+  for (auto [fd, id] : work) {
+    Connection* conn = find(fd);
+    if (conn == nullptr || conn->id != id) continue;
+    conn->pending = false;
+    write_output(conn);
+  }
+  if (pending_.capacity() < work.capacity()) {
+    work.clear();
+    pending_.swap(work);  // keep the bigger allocation for the next round
+  }
+}
+
+void Server::write_output(Connection* conn) {
+  size_t off = 0;
+  while (off < conn->out.size()) {
+    ssize_t n = ::write(conn->fd, conn->out.data() + off, conn->out.size() - off);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    close_connection(conn);  // EPIPE, ECONNRESET: the client is gone
+    return;
+  }
+  conn->out.erase(0, off);
+  if (conn->out.empty() && conn->out.capacity() > kReadChunk * 4) conn->out.shrink_to_fit();
+  if (conn->out.empty() && conn->closing) {
+    close_connection(conn);
+    return;
+  }
+  update_interest(conn);
+}
+
+void Server::update_interest(Connection* conn) {
+  bool want_read = !conn->closing && conn->out.size() < kOutputHighWater;
+  bool want_write = !conn->out.empty() && !conn->pending;
+  if (want_read == conn->reading && want_write == conn->writing) return;
+  conn->reading = want_read;
+  conn->writing = want_write;
+  uint32_t events = (want_read ? uint32_t{EPOLLIN} : 0u) | (want_write ? uint32_t{EPOLLOUT} : 0u);
+  Status s = loop_->modify(conn->fd, events);
+  if (!s.ok()) close_connection(conn);
+}
+
+void Server::close_connection(Connection* conn) {
+  int fd = conn->fd;
+  loop_->remove(fd);
+  ::close(fd);
+  clients_--;
+  conns_[fd].reset();
+}
+
+}  // namespace kv::server
