@@ -114,12 +114,15 @@ int main(int argc, char** argv) {
 
   raise_fd_limit(&config);
 
+  // Port first: a taken port is refused before the data dir is locked or replayed.
+  auto listen_fd = kv::server::Server::bind_listener(config);
+  if (!listen_fd.ok()) return fail(listen_fd.status().message());
   auto store = kv::server::Store::open(config);
   if (!store.ok()) return fail(store.status().message());
 
   kv::net::EventLoop loop;
-  kv::server::Server server(config, &loop, store->get());
-  if (kv::Status s = server.listen(); !s.ok()) return fail(s.message());
+  kv::server::Server server(config, &loop, store->get(), *listen_fd);
+  if (kv::Status s = server.start(); !s.ok()) return fail(s.message());
   (void)loop.add(signal_fd, EPOLLIN, [&](uint32_t) {
     signalfd_siginfo si{};
     if (::read(signal_fd, &si, sizeof(si)) == sizeof(si)) {

@@ -44,22 +44,24 @@ std::string peer_name(int fd) {
 
 }  // namespace
 
-Server::Server(ServerConfig config, net::EventLoop* loop, Store* store)
+Result<int> Server::bind_listener(const ServerConfig& config) {
+  return net::listen_tcp(config.bind, config.port);
+}
+
+Server::Server(ServerConfig config, net::EventLoop* loop, Store* store, int listen_fd)
     : config_(std::move(config)),
       loop_(loop),
       store_(store),
+      listen_fd_(listen_fd),
       read_buf_(kReadChunk),
-      started_at_(std::chrono::steady_clock::now()) {}
+      started_at_(std::chrono::steady_clock::now()) {
+  auto port = net::local_port(listen_fd_);
+  port_ = port.ok() ? *port : config_.port;
+}
 
 Server::~Server() { shutdown(); }
 
-Status Server::listen() {
-  auto fd = net::listen_tcp(config_.bind, config_.port);
-  if (!fd.ok()) return fd.status();
-  listen_fd_ = *fd;
-  auto port = net::local_port(listen_fd_);
-  if (!port.ok()) return port.status();
-  port_ = *port;
+Status Server::start() {
   Status s = loop_->add(listen_fd_, EPOLLIN, [this](uint32_t) { on_accept(); });
   if (!s.ok()) return s;
   loop_->set_before_sleep([this] {

@@ -28,12 +28,17 @@ struct ServerStats {
 
 class Server {
  public:
-  Server(ServerConfig config, net::EventLoop* loop, Store* store);
+  // Binds the listening socket before anything else happens, so a taken port fails fast
+  // (Busy) without touching the data dir. Returns the non-blocking listening fd.
+  static Result<int> bind_listener(const ServerConfig& config);
+
+  // Takes ownership of listen_fd (from bind_listener).
+  Server(ServerConfig config, net::EventLoop* loop, Store* store, int listen_fd);
   ~Server();
 
-  // Binds the listening socket. Busy when the port is taken.
-  Status listen();
-  // The port actually bound (resolves --port 0). REQUIRES: listen() succeeded.
+  // Starts accepting connections and installs the loop's before-sleep hook and timers.
+  Status start();
+  // The port actually bound (resolves --port 0).
   uint16_t port() const { return port_; }
   // Stops accepting, flushes what can be flushed, closes every connection.
   void shutdown();

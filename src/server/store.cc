@@ -141,6 +141,7 @@ void Store::maybe_start_snapshot() {
   wal_->flush();
   snapshot_pending_index_ = last_index_;
   snapshot_wal_offset_ = wal_->size();
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     log::error("snapshot: fork failed: {}", std::strerror(errno));
@@ -150,6 +151,10 @@ void Store::maybe_start_snapshot() {
   if (pid == 0) {
     // Child: sees the key space frozen at fork time (copy-on-write). Dies with its parent.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);  // the parent died before prctl took effect
+    // Drop the parent's descriptors: the data-dir lock and the listening socket must die
+    // with the parent, not linger until this child finishes.
+    ::close_range(3, ~0u, 0);
     Status s = storage::write_snapshot(
         data_dir_, kTerm, snapshot_pending_index_,
         [this](const std::function<void(std::string_view, std::string_view)>& emit) {

@@ -144,8 +144,8 @@ KeySpace::Entry** KeySpace::find_link(std::string_view key, uint64_t hash) const
   Entry** link = &buckets_[hash & (bucket_count_ - 1)];
   for (; *link != nullptr; link = &(*link)->next) {
     const Entry* e = *link;
-    if (e->key_len == key.size() && (key.empty() || std::memcmp(e->key_data(), key.data(),
-                                                                key.size()) == 0)) {
+    if (e->key_len == key.size() &&
+        (key.empty() || std::memcmp(e->key_data(), key.data(), key.size()) == 0)) {
       return link;
     }
   }
@@ -223,8 +223,8 @@ void KeySpace::insert_new(uint64_t hash, std::string_view key, std::string_view 
   if (buckets_ == nullptr) resize(kMinBuckets);
   void* block = std::malloc(sizeof(Entry) + key.size() + value.size());
   if (block == nullptr) throw std::bad_alloc();
-  Entry* e = new (block) Entry{nullptr, static_cast<uint32_t>(key.size()),
-                               static_cast<uint32_t>(value.size())};
+  Entry* e = new (block)
+      Entry{nullptr, static_cast<uint32_t>(key.size()), static_cast<uint32_t>(value.size())};
   copy_bytes(e->key_data(), key);
   copy_bytes(e->value_data(), value);
   Entry** head = &buckets_[hash & (bucket_count_ - 1)];

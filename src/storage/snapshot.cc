@@ -26,7 +26,9 @@ constexpr size_t kCrcSize = 4;
 // write after it, because the sink handed to `each` has no way to report failure.
 class BufferedFile {
  public:
-  BufferedFile(int fd, const std::string& path) : fd_(fd), path_(path) { buf_.reserve(kBufferSize); }
+  BufferedFile(int fd, const std::string& path) : fd_(fd), path_(path) {
+    buf_.reserve(kBufferSize);
+  }
 
   void append(const char* data, size_t n) {
     if (!status_.ok()) return;
@@ -187,7 +189,7 @@ Status write_snapshot(const std::string& dir, uint64_t last_term, uint64_t last_
   coding::encode_fixed64(count_bytes, count);
   const ssize_t patched = ::pwrite(fd.get(), count_bytes, 8, kCountOffset);
   if (patched != 8) return io_error(tmp, "write count", patched < 0 ? errno : EIO);
-  uint32_t crc;
+  uint32_t crc = 0;
   Status s = checksum_prefix(fd.get(), bytes, tmp, &crc);
   if (!s.ok()) return s;
   char crc_bytes[kCrcSize];

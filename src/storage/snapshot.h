@@ -46,7 +46,8 @@ Status write_snapshot(const std::string& dir, uint64_t last_term, uint64_t last_
 // for every pair. The whole file (checksum and structure) is verified before fn is called
 // even once, so nothing from a corrupt snapshot is applied: Corruption naming the file.
 // Also deletes a leftover dir/snapshot.tmp (a crash mid-write), with a warning.
-Result<bool> load_snapshot(const std::string& dir, SnapshotMeta* meta,
-                           const std::function<void(std::string_view key, std::string_view value)>& fn);
+Result<bool> load_snapshot(
+    const std::string& dir, SnapshotMeta* meta,
+    const std::function<void(std::string_view key, std::string_view value)>& fn);
 
 }  // namespace kv::storage

@@ -40,8 +40,9 @@ class LogFile {
   uint64_t size() const { return size_; }
 
   // Points *out at the file bytes [off, off + n). REQUIRES: off + n <= size().
-  // The pointer stays valid until the next view() call.
-  Status view(uint64_t off, size_t n, const char** out) {
+  // The pointer stays valid until the next view() call. If `available` is set it receives
+  // how many bytes from off on are readable through *out (at least n).
+  Status view(uint64_t off, size_t n, const char** out, size_t* available = nullptr) {
     if (off < window_off_ || off + n > window_off_ + window_.size()) {
       const uint64_t want = std::max<uint64_t>(n, std::min<uint64_t>(kChunk, size_ - off));
       window_.resize(static_cast<size_t>(want));
@@ -53,6 +54,7 @@ class LogFile {
       }
     }
     *out = window_.data() + (off - window_off_);
+    if (available) *available = static_cast<size_t>(window_off_ + window_.size() - off);
     return Status::OK();
   }
 
@@ -80,9 +82,9 @@ class LogFile {
   const std::string& path_;
   const int fd_;
   const uint64_t size_;
-  std::string window_;       // holds file bytes [window_off_, window_off_ + window_.size())
+  std::string window_;  // holds file bytes [window_off_, window_off_ + window_.size())
   uint64_t window_off_ = 0;
-  std::string scratch_;      // for checksums of candidates outside the window
+  std::string scratch_;  // for checksums of candidates outside the window
 };
 
 // Why the record header at `off` cannot start a valid record, or "" if it might (its
@@ -105,7 +107,7 @@ Status valid_record_at(LogFile& file, uint64_t off, Header* h, bool* valid) {
   if (!s.ok()) return s;
   *h = decode_header(p);
   if (!header_problem(*h, file.size() - off).empty()) return Status::OK();
-  uint32_t actual;
+  uint32_t actual = 0;
   s = file.crc(off + kLengthOffset, kHeaderSize - kLengthOffset + h->len, &actual);
   if (!s.ok()) return s;
   *valid = (actual == h->crc);
@@ -114,33 +116,51 @@ Status valid_record_at(LogFile& file, uint64_t off, Header* h, bool* valid) {
 
 // Looks for a valid record starting after the bad one at `bad_off` and, if found, returns
 // how many bytes of consecutive valid records start there (0: none, a torn tail).
-// Candidates must pass the cheap header checks (known type, plausible length, index past
-// the last good one) before a checksum is computed, which keeps the scan near one pass.
+//
+// The scan tries every byte position, so it must reject almost all of them without a
+// checksum, whose cost grows with the candidate's length. The cheap checks: a known type,
+// a length within kMaxPayload and the file, and, when a good record came before, an index
+// in (last_index, last_index + 1 + (p - bad_off) / kHeaderSize]. That upper bound is exact,
+// not a heuristic: the writer appends records back to back with consecutive indexes, so
+// the records between last_index and a real record at p all lie in [bad_off, p), each at
+// least kHeaderSize bytes. It turns random garbage (a random 64-bit index) into almost no
+// checksum work; without a good record before the damage only the other checks apply.
 Status valid_bytes_after(LogFile& file, uint64_t bad_off, std::optional<uint64_t> last_index,
                          uint64_t* valid_after) {
   *valid_after = 0;
-  for (uint64_t p = bad_off + 1; p + kHeaderSize <= file.size(); ++p) {
-    const char* bytes;
-    Status s = file.view(p, kHeaderSize, &bytes);
+  const uint64_t size = file.size();
+  uint64_t p = bad_off + 1;
+  while (p + kHeaderSize <= size) {
+    const char* window;
+    size_t available;
+    Status s = file.view(p, kHeaderSize, &window, &available);
     if (!s.ok()) return s;
-    const Header h = decode_header(bytes);
-    if (!header_problem(h, file.size() - p).empty()) continue;
-    if (last_index && h.index <= *last_index) continue;
-    uint32_t actual;
-    s = file.crc(p + kLengthOffset, kHeaderSize - kLengthOffset + h.len, &actual);
-    if (!s.ok()) return s;
-    if (actual != h.crc) continue;
-    // Found one: measure the run of valid records from here for the error message.
-    uint64_t q = p;
-    Header next = h;
-    bool valid = true;
-    while (valid) {
-      q += kHeaderSize + next.len;
-      s = valid_record_at(file, q, &next, &valid);
+    // Every position whose whole header lies inside the current window.
+    const char* const last_start = window + (available - kHeaderSize);
+    for (const char* b = window; b <= last_start; ++b, ++p) {
+      if (!is_known_record_type(static_cast<uint8_t>(b[kTypeOffset]))) continue;
+      const Header h = decode_header(b);
+      if (h.len > kMaxPayload || h.len > size - p - kHeaderSize) continue;
+      if (last_index &&
+          (h.index <= *last_index || h.index - *last_index - 1 > (p - bad_off) / kHeaderSize)) {
+        continue;
+      }
+      uint32_t actual = 0;
+      s = file.crc(p + kLengthOffset, kHeaderSize - kLengthOffset + h.len, &actual);
       if (!s.ok()) return s;
+      if (actual != h.crc) continue;
+      // Found one: measure the run of valid records from here for the error message.
+      uint64_t q = p;
+      Header next = h;
+      bool valid = true;
+      while (valid) {
+        q += kHeaderSize + next.len;
+        s = valid_record_at(file, q, &next, &valid);
+        if (!s.ok()) return s;
+      }
+      *valid_after = q - p;
+      return Status::OK();
     }
-    *valid_after = q - p;
-    return Status::OK();
   }
   return Status::OK();
 }
@@ -207,8 +227,8 @@ Status read_wal(const std::string& path, const std::function<Status(const Record
       break;
     }
     if (info->records > 0 && rec.index != info->last_index + 1) {
-      return Status::Corruption(path + ": record at offset " + std::to_string(off) +
-                                " has index " + std::to_string(rec.index) + ", expected " +
+      return Status::Corruption(path + ": record at offset " + std::to_string(off) + " has index " +
+                                std::to_string(rec.index) + ", expected " +
                                 std::to_string(info->last_index + 1));
     }
     off += encoded_record_size(rec.payload.size());

@@ -18,7 +18,7 @@ struct WalRecoveryInfo {
   uint64_t records = 0;      // records handed to fn
   uint64_t last_term = 0;    // of the last good record (0 if none)
   uint64_t last_index = 0;
-  bool torn_tail = false;    // valid_bytes < file_bytes: a crash mid-append was cut off
+  bool torn_tail = false;  // valid_bytes < file_bytes: a crash mid-append was cut off
 };
 
 // Reads path from the start and calls fn for each valid record in order; the Record is

@@ -20,8 +20,7 @@ constexpr size_t kCopyChunk = 1 << 20;
 
 }  // namespace
 
-Result<std::unique_ptr<WalWriter>> WalWriter::open(const std::string& path,
-                                                   uint64_t valid_size) {
+Result<std::unique_ptr<WalWriter>> WalWriter::open(const std::string& path, uint64_t valid_size) {
   const std::string tmp = path + ".tmp";
   if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
     return io_error(tmp, "remove stale rewrite file", errno);
@@ -58,8 +57,7 @@ WalWriter::~WalWriter() {
   if (!buffer_.empty()) flush();
 }
 
-void WalWriter::append(uint64_t term, uint64_t index, RecordType type,
-                       std::string_view payload) {
+void WalWriter::append(uint64_t term, uint64_t index, RecordType type, std::string_view payload) {
   KV_CHECK(payload.size() <= kMaxPayload);
   KV_CHECK(!appended_ || index == last_index_ + 1);
   const size_t start = buffer_.size();
@@ -70,7 +68,8 @@ void WalWriter::append(uint64_t term, uint64_t index, RecordType type,
   coding::encode_fixed64(rec + kTermOffset, term);
   coding::encode_fixed64(rec + kIndexOffset, index);
   if (!payload.empty()) std::memcpy(rec + kHeaderSize, payload.data(), payload.size());
-  const uint32_t crc = crc32c::value(rec + kLengthOffset, kHeaderSize - kLengthOffset + payload.size());
+  const uint32_t crc =
+      crc32c::value(rec + kLengthOffset, kHeaderSize - kLengthOffset + payload.size());
   coding::encode_fixed32(rec + kCrcOffset, crc);
   last_index_ = index;
   appended_ = true;

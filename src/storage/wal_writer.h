@@ -63,10 +63,10 @@ class WalWriter {
   UniqueFd fd_;  // opened O_APPEND on path_ (after rewrite_from: on the new file)
   // Unsent records; cleared (capacity kept) by flush so steady state does not allocate.
   std::string buffer_;
-  uint64_t file_size_;    // bytes written to the file; invariant: synced_size_ <= file_size_
-  uint64_t synced_size_;  // prefix of the file covered by a successful fsync/fdatasync
-  uint64_t last_index_ = 0;        // index of the last append on this writer
-  bool appended_ = false;          // whether last_index_ is meaningful
+  uint64_t file_size_;       // bytes written to the file; invariant: synced_size_ <= file_size_
+  uint64_t synced_size_;     // prefix of the file covered by a successful fsync/fdatasync
+  uint64_t last_index_ = 0;  // index of the last append on this writer
+  bool appended_ = false;    // whether last_index_ is meaningful
 };
 
 }  // namespace kv::storage

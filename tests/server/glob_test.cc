@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <string>
+
 using kv::server::glob_match;
 
 TEST_CASE("glob patterns follow Redis KEYS semantics") {

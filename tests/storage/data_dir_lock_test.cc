@@ -77,9 +77,7 @@ TEST_CASE("data dir lock: destruction releases, moving does not") {
   DataDirLock moved = std::move(*held);
   held.reset();
   CHECK(DataDirLock::acquire(dir).status().is_busy());
-  {
-    DataDirLock sink = std::move(moved);
-  }
+  { DataDirLock sink = std::move(moved); }
   auto again = DataDirLock::acquire(dir);
   CHECK(again.ok());
 }

@@ -1,5 +1,7 @@
 // Snapshot tests: round trips, and that a crash at any step (leftover temp file, truncated
 // or damaged snapshot.bin) never loads anything wrong.
+#include "storage/snapshot.h"
+
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
@@ -9,7 +11,6 @@
 #include <string>
 
 #include "storage/file_util.h"
-#include "storage/snapshot.h"
 
 using kv::storage::load_snapshot;
 using kv::storage::SnapshotMeta;
@@ -191,8 +192,8 @@ TEST_CASE("snapshot: many keys round-trip") {
   int seen = 0;
   bool in_order = true;
   auto r = load_snapshot(dir.path(), &meta, [&](std::string_view k, std::string_view v) {
-    in_order = in_order && k == "key:" + std::to_string(seen) &&
-               v == "value-" + std::to_string(seen * 7);
+    in_order =
+        in_order && k == "key:" + std::to_string(seen) && v == "value-" + std::to_string(seen * 7);
     ++seen;
   });
   REQUIRE(r.ok());

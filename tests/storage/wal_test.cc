@@ -299,6 +299,23 @@ TEST_CASE("wal: a damaged record followed by good records is corruption at its o
   }
 }
 
+TEST_CASE("wal: garbage over whole records in the middle is corruption") {
+  TempDir dir;
+  const std::string path = dir.file("wal.bin");
+  const std::vector<uint64_t> ends = write_log(path, 1, 8, 300);
+  std::string damaged = read_file(path);
+  std::mt19937 rng(7);
+  for (uint64_t off = ends[1]; off < ends[4]; ++off) damaged[off] = static_cast<char>(rng());
+  write_file(path, damaged);
+  Recovered r = recover(path);
+  REQUIRE(r.status.is_corruption());
+  const std::string& msg = r.status.message();
+  CHECK(msg.find(path + ": bad record at offset " + std::to_string(ends[1]) + " (") == 0);
+  CHECK(msg.find("); " + std::to_string(ends.back() - ends[4]) +
+                 " bytes of valid records follow") != std::string::npos);
+  CHECK(r.records.size() == 2);
+}
+
 TEST_CASE("wal: damage anywhere in the last record is a torn tail") {
   TempDir dir;
   const std::string path = dir.file("wal.bin");
@@ -329,10 +346,9 @@ TEST_CASE("wal: corruption and torn tails are found across read-chunk boundaries
   write_file(path, damaged);
   Recovered r = recover(path);
   REQUIRE(r.status.is_corruption());
-  CHECK(r.status.message() == path + ": bad record at offset " + std::to_string(ends[149]) +
-                                  " (checksum mismatch); " +
-                                  std::to_string(ends.back() - ends[150]) +
-                                  " bytes of valid records follow");
+  CHECK(r.status.message() ==
+        path + ": bad record at offset " + std::to_string(ends[149]) + " (checksum mismatch); " +
+            std::to_string(ends.back() - ends[150]) + " bytes of valid records follow");
   CHECK(r.records.size() == 150);
 
   write_file(path, good.substr(0, ends[250] + 5000));
@@ -362,8 +378,7 @@ TEST_CASE("wal: record indexes must increase by exactly one") {
   }
   Recovered r = recover(path);
   REQUIRE(r.status.is_corruption());
-  CHECK(r.status.message().find(path + ": record at offset " + std::to_string(ends.back())) ==
-        0);
+  CHECK(r.status.message().find(path + ": record at offset " + std::to_string(ends.back())) == 0);
   CHECK(r.records.size() == 2);
 }
 
