@@ -238,3 +238,46 @@ TEST_CASE("SIGKILL in the middle of a snapshot: the node restarts at once with e
   Node again = start_kvstore(dir, flags);
   CHECK(count_missing(again.port, written) == 0);
 }
+
+TEST_CASE("group commit: pipelined and concurrent writes share fdatasyncs") {
+  TempDir tmp;
+  Node node = start_kvstore(tmp.sub("data"), {"--fsync", "always"});
+  const uint64_t before = info_number(node.port, "wal_fsyncs");
+
+  // 1000 SETs in one write arrive in one or a few reads: one fdatasync per loop iteration
+  // covers all of them, and every reply still comes back.
+  auto c = connect_client(node.port);
+  for (int i = 0; i < 1000; ++i) {
+    REQUIRE(c.send({"SET", "pipelined:" + std::to_string(i), "v"}).ok());
+  }
+  for (int i = 0; i < 1000; ++i) {
+    auto r = c.read_reply();
+    REQUIRE(r.ok());
+    REQUIRE(r->type == Reply::Type::kSimpleString);
+  }
+  const uint64_t after_pipeline = info_number(node.port, "wal_fsyncs");
+  CHECK(after_pipeline - before >= 1);
+  CHECK(after_pipeline - before <= 20);
+
+  // Eight clients each waiting for every reply: fewer fsyncs than writes.
+  constexpr int kClients = 8, kWritesEach = 100;
+  std::vector<std::thread> threads;
+  std::atomic<int> acked{0};
+  for (int t = 0; t < kClients; ++t) {
+    threads.emplace_back([&] {
+      auto cc = kv::client::Client::connect("127.0.0.1", node.port);
+      if (!cc.ok()) return;
+      for (int i = 0; i < kWritesEach; ++i) {
+        auto r = cc->call({"INCR", "shared"});
+        if (r.ok() && r->type == Reply::Type::kInteger) acked++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(acked.load() == kClients * kWritesEach);
+  const uint64_t concurrent_fsyncs = info_number(node.port, "wal_fsyncs") - after_pipeline;
+  CHECK(concurrent_fsyncs < static_cast<uint64_t>(kClients * kWritesEach));
+  MESSAGE("fdatasyncs: " << (after_pipeline - before) << " for 1000 pipelined writes, "
+                         << concurrent_fsyncs << " for " << kClients * kWritesEach
+                         << " concurrent writes");
+}
