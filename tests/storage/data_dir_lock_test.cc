@@ -1,5 +1,6 @@
 // DataDirLock tests: exclusion (also between two locks in one process), release on
 // destruction and on move, and clear errors.
+#include "testing/temp_files.h"
 #include "storage/data_dir_lock.h"
 
 #include <doctest/doctest.h>
@@ -15,30 +16,11 @@
 
 using kv::storage::DataDirLock;
 
+using kv::testing::read_file;
+using kv::testing::TempDir;
+using kv::testing::write_file;
+
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/kv_lock_test.XXXXXX";
-    const char* p = ::mkdtemp(tmpl);
-    REQUIRE(p != nullptr);
-    path_ = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return kv::storage::join_path(path_, name); }
-
- private:
-  std::string path_;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 }  // namespace
 

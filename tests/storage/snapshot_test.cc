@@ -1,5 +1,6 @@
 // Snapshot tests: round trips, and that a crash at any step (leftover temp file, truncated
 // or damaged snapshot.bin) never loads anything wrong.
+#include "testing/temp_files.h"
 #include "storage/snapshot.h"
 
 #include <doctest/doctest.h>
@@ -18,36 +19,11 @@ using kv::storage::SnapshotSink;
 using kv::storage::write_snapshot;
 using Pairs = std::map<std::string, std::string>;
 
+using kv::testing::read_file;
+using kv::testing::TempDir;
+using kv::testing::write_file;
+
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/kv_snapshot_test.XXXXXX";
-    const char* p = ::mkdtemp(tmpl);
-    REQUIRE(p != nullptr);
-    path_ = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return kv::storage::join_path(path_, name); }
-
- private:
-  std::string path_;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_file(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-}
 
 kv::Status save(const std::string& dir, uint64_t term, uint64_t index, const Pairs& pairs) {
   return write_snapshot(dir, term, index, [&](const SnapshotSink& sink) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "testing/temp_files.h"
 #include "storage/file_util.h"
 #include "storage/wal_format.h"
 #include "storage/wal_reader.h"
@@ -21,35 +22,11 @@ using kv::storage::RecordType;
 using kv::storage::WalRecoveryInfo;
 using kv::storage::WalWriter;
 
+using kv::testing::read_file;
+using kv::testing::TempDir;
+using kv::testing::write_file;
+
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/kv_wal_test.XXXXXX";
-    const char* p = ::mkdtemp(tmpl);
-    REQUIRE(p != nullptr);
-    path_ = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return kv::storage::join_path(path_, name); }
-
- private:
-  std::string path_;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_file(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-}
 
 struct Recovered {
   Status status;
