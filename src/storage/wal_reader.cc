@@ -102,7 +102,7 @@ std::string header_problem(const Header& h, uint64_t remaining) {
 Status valid_record_at(LogFile& file, uint64_t off, Header* h, bool* valid) {
   *valid = false;
   if (file.size() - off < kHeaderSize) return Status::OK();
-  const char* p;
+  const char* p = nullptr;
   Status s = file.view(off, kHeaderSize, &p);
   if (!s.ok()) return s;
   *h = decode_header(p);
@@ -131,8 +131,8 @@ Status valid_bytes_after(LogFile& file, uint64_t bad_off, std::optional<uint64_t
   const uint64_t size = file.size();
   uint64_t p = bad_off + 1;
   while (p + kHeaderSize <= size) {
-    const char* window;
-    size_t available;
+    const char* window = nullptr;
+    size_t available = 0;
     Status s = file.view(p, kHeaderSize, &window, &available);
     if (!s.ok()) return s;
     // Every position whose whole header lies inside the current window.
@@ -172,7 +172,7 @@ Status read_record(LogFile& file, uint64_t off, Record* rec, std::string* proble
     *problem = "truncated header";
     return Status::OK();
   }
-  const char* p;
+  const char* p = nullptr;
   Status s = file.view(off, kHeaderSize, &p);
   if (!s.ok()) return s;
   const Header h = decode_header(p);

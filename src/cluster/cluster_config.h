@@ -1,0 +1,93 @@
+// ClusterConfig: the parsed, validated cluster.json (the schema is in README "cluster.json").
+// Parsing is pure (text in, config or one error line out); load_cluster_config() adds the
+// file read. Every error names the file and the field, e.g.
+//   cluster.json: nodes[2].port: 9002 is used by nodes[1]
+// Relative paths are resolved against the directory holding the file. Value type.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace kv::cluster {
+
+// When and how often a node that exits unexpectedly is started again (see RestartPolicy).
+struct RestartSettings {
+  std::chrono::milliseconds initial_backoff{100};  // delay before the first restart
+  std::chrono::milliseconds max_backoff{10000};    // the doubling stops here
+  std::chrono::milliseconds healthy_after{10000};  // up and answering this long: failures reset
+  int max_failures = 5;  // more consecutive failures than this without being healthy: failed
+  bool operator==(const RestartSettings&) const = default;
+};
+
+// How the supervisor checks that a node answers (PING + INFO over its own port).
+struct ProbeSettings {
+  std::chrono::milliseconds interval{1000};  // between probes of a running node
+  std::chrono::milliseconds timeout{1000};   // a probe not answered by then failed
+  int failures = 3;  // consecutive failed probes before a running node is `unresponsive`
+  bool operator==(const ProbeSettings&) const = default;
+};
+
+struct NodeSpec {
+  int id = 0;
+  std::string name;  // "node<id>": the prefix in the output stream
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::string data_dir;           // absolute
+  std::vector<std::string> args;  // extra kvstore flags, passed through as is
+  bool operator==(const NodeSpec&) const = default;
+};
+
+struct ClusterConfig {
+  std::string path;       // the file as named by the user (used in messages)
+  std::string dir;        // absolute directory holding the file
+  std::string state_dir;  // dir/.kvcluster: lock, control socket, log files
+  std::string kvstore;    // absolute path of the node binary
+  std::string mode = "independent";
+  std::optional<std::string> fsync;  // passed as --fsync unless a node's args set it
+  RestartSettings restart;
+  ProbeSettings probe;
+  std::chrono::milliseconds stop_timeout{10000};  // SIGTERM, then SIGKILL after this
+  uint64_t log_max_bytes = 10 * 1024 * 1024;      // per node log file; rotated once at the cap
+  std::vector<NodeSpec> nodes;                    // in file order; ids, ports, dirs unique
+
+  const NodeSpec* find(int id) const;
+  // The full command line of a node: kvstore --port P --data-dir D [--bind H] [--fsync F] args.
+  std::vector<std::string> command(const NodeSpec& node) const;
+  // Where a client on this machine reaches the node (0.0.0.0 -> 127.0.0.1, :: -> ::1).
+  static std::string probe_host(const NodeSpec& node);
+};
+
+// Parses text as the contents of the file at path. default_kvstore is used when the file has
+// no "kvstore" field. Errors: InvalidArgument with one line naming path and field (or line and
+// column for a JSON syntax error).
+Result<ClusterConfig> parse_cluster_config(std::string_view text, const std::string& path,
+                                           const std::string& default_kvstore);
+// Reads and parses the file. A missing/unreadable file is an IOError naming it.
+Result<ClusterConfig> load_cluster_config(const std::string& path,
+                                          const std::string& default_kvstore);
+
+// What changed between two configs, by node id (live reload).
+struct ConfigDiff {
+  std::vector<int> added, removed, changed;  // changed: command line or host differ
+  bool empty() const { return added.empty() && removed.empty() && changed.empty(); }
+  // "+node4 -node3 ~node2", or "no node changes".
+  std::string summary() const;
+};
+ConfigDiff diff_configs(const ClusterConfig& before, const ClusterConfig& after);
+
+// "node<id>".
+std::string node_name(int id);
+
+// <directory of config_path>/.kvcluster, from the path alone: the commands that talk to a
+// running supervisor must work even while the file holds a bad edit.
+std::string state_dir_for(const std::string& config_path);
+// The absolute directory holding config_path.
+std::string config_dir(const std::string& config_path);
+
+}  // namespace kv::cluster

@@ -1,0 +1,97 @@
+#include "cluster/status_view.h"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+namespace kv::cluster {
+namespace {
+
+std::string text(const nlohmann::json& v, const std::string& none = "-") {
+  if (v.is_null()) return none;
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
+std::string info_field(const nlohmann::json& info, const char* key) {
+  return info.is_object() && info.contains(key) ? text(info.at(key)) : "-";
+}
+
+}  // namespace
+
+std::string format_duration(int64_t s) {
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  if (s < 86400) return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+  return fmt::format("{}d{:02}h", s / 86400, (s % 86400) / 3600);
+}
+
+std::string keys_from_info(const nlohmann::json& info) {
+  if (!info.is_object() || info.empty()) return "-";
+  if (!info.contains("db0")) return "0";
+  std::string db0 = text(info.at("db0"));
+  auto pos = db0.find("keys=");
+  if (pos == std::string::npos) return "-";
+  auto end = db0.find(',', pos);
+  return db0.substr(pos + 5, end == std::string::npos ? std::string::npos : end - pos - 5);
+}
+
+std::string format_columns(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    if (width.size() < row.size()) width.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(width[i] - row[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string format_status_table(const nlohmann::json& status) {
+  const nlohmann::json& nodes = status.at("nodes");
+  bool raft = false;
+  for (const auto& n : nodes) raft = raft || (n.contains("info") && n["info"].contains("role"));
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> header = {"NODE",   "PORT",     "PID",       "STATE",
+                                     "UPTIME", "RESTARTS", "LAST EXIT", "KEYS"};
+  if (raft) header.insert(header.end(), {"ROLE", "TERM", "LEADER"});
+  rows.push_back(header);
+  std::string notes;
+  for (const auto& n : nodes) {
+    const nlohmann::json info = n.value("info", nlohmann::json::object());
+    std::vector<std::string> row = {
+        text(n.at("name")),
+        text(n.at("port")),
+        text(n.at("pid")),
+        text(n.at("state")),
+        n.at("uptime_s").is_null() ? "-" : format_duration(n.at("uptime_s").get<int64_t>()),
+        text(n.at("restarts")),
+        text(n.at("last_exit")),
+        keys_from_info(info)};
+    if (raft) {
+      row.push_back(info_field(info, "role"));
+      row.push_back(info_field(info, "term"));
+      row.push_back(info_field(info, "leader_id"));
+    }
+    rows.push_back(row);
+    std::string state = text(n.at("state"));
+    if (n.contains("reason")) notes += fmt::format("{}: {}\n", text(n["name"]), text(n["reason"]));
+    if (state == "unresponsive" && n.contains("probe_error")) {
+      notes += fmt::format("{}: not answering PING: {}\n", text(n["name"]), text(n["probe_error"]));
+    }
+    if (state == "backoff" && n.contains("restart_in_ms")) {
+      notes += fmt::format("{}: restarting after a {} ms backoff\n", text(n["name"]),
+                           text(n["restart_in_ms"]));
+    }
+  }
+  return format_columns(rows) + notes;
+}
+
+}  // namespace kv::cluster

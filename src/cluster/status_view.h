@@ -1,0 +1,20 @@
+// How `kvcluster status` shows the supervisor's status document (see Supervisor::status_json)
+// to a person: one aligned row per node, then a line per node that needs attention. Pure.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace kv::cluster {
+
+// 42s, 5m03s, 2h05m, 3d04h.
+std::string format_duration(int64_t seconds);
+// The table, ending in '\n'.
+std::string format_status_table(const nlohmann::json& status);
+// Keys in the node's key space from its INFO fields ("db0": "keys=3,..."), or "-" if unknown.
+std::string keys_from_info(const nlohmann::json& info);
+// Pads rows of cells into aligned columns (two spaces apart).
+std::string format_columns(const std::vector<std::vector<std::string>>& rows);
+
+}  // namespace kv::cluster

@@ -1,0 +1,455 @@
+#include "cluster/supervisor.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "cluster/preflight.h"
+#include "cluster/process_spawner.h"
+#include "common/check.h"
+
+namespace kv::cluster {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr size_t kTailLines = 5;        // output lines kept for the `failed` report
+constexpr milliseconds kFastProbe{25};  // while starting: readiness shows up quickly
+constexpr int kFastProbes = 40;         // ... for the first second, then the normal interval
+
+std::string ms_text(milliseconds d) {
+  if (d.count() < 1000) return fmt::format("{} ms", d.count());
+  return fmt::format("{:.1f} s", static_cast<double>(d.count()) / 1000);
+}
+
+int64_t seconds_since(Supervisor::Clock::time_point t, Supervisor::Clock::time_point now) {
+  return std::chrono::duration_cast<std::chrono::seconds>(now - t).count();
+}
+
+}  // namespace
+
+Supervisor::Supervisor(net::EventLoop* loop, OutputMux* mux, ClusterConfig config,
+                       std::string default_kvstore)
+    : loop_(loop),
+      mux_(mux),
+      config_(std::move(config)),
+      default_kvstore_(std::move(default_kvstore)),
+      started_at_(Clock::now()) {
+  for (const auto& spec : config_.nodes) add_node(spec);
+}
+
+Supervisor::~Supervisor() {
+  // Normally every node is stopped by now. If not (an error path), do not leave orphans.
+  for (auto& [id, n] : nodes_) {
+    if (n->pid > 0) {
+      ::kill(-n->pid, SIGKILL);
+      int status = 0;
+      while (::waitpid(n->pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    cancel_timer(&n->probe_timer);
+    cancel_timer(&n->backoff_timer);
+    cancel_timer(&n->stop_timer);
+  }
+}
+
+void Supervisor::add_node(const NodeSpec& spec) {
+  mux_->add_name(spec.name);
+  nodes_[spec.id] = std::make_unique<ManagedNode>(spec, config_.restart);
+}
+
+void Supervisor::start_all() {
+  for (const auto& spec : config_.nodes) fire(*nodes_.at(spec.id), NodeEvent::kStart);
+}
+
+void Supervisor::fire(ManagedNode& n, NodeEvent event) {
+  Transition t = transition(n.state, event);
+  n.state = t.next;
+  perform(n, t.action);
+}
+
+void Supervisor::cancel_timer(uint64_t* id) {
+  if (*id != 0) loop_->cancel_timer(*id);
+  *id = 0;
+}
+
+void Supervisor::perform(ManagedNode& n, NodeAction action) {
+  const std::string& name = n.spec.name;
+  switch (action) {
+    case NodeAction::kNone:
+      return;
+    case NodeAction::kSpawn:
+      cancel_timer(&n.backoff_timer);
+      return spawn(n);
+    case NodeAction::kScheduleRestart: {
+      int id = n.spec.id;
+      n.backoff_timer = loop_->run_after(n.next_delay, [this, id] {
+        ManagedNode& node = *nodes_.at(id);
+        node.backoff_timer = 0;
+        node.restarts++;
+        fire(node, NodeEvent::kBackoffElapsed);
+      });
+      return;
+    }
+    case NodeAction::kCancelRestart:
+      return cancel_timer(&n.backoff_timer);
+    case NodeAction::kReportFailed: {
+      std::string tail;
+      for (const auto& line : n.last_lines) tail += (tail.empty() ? "" : " / ") + line;
+      n.failed_reason = fmt::format("{} exits without becoming healthy (last: {})",
+                                    n.policy.failures(), describe_exit(*n.last_exit));
+      mux_->event(fmt::format("{} failed after {} attempts, not restarting (kvcluster restart {} "
+                              "re-arms it): {}",
+                              name, n.policy.failures(), name, tail.empty() ? "(no output)" : tail),
+                  name);
+      return;
+    }
+    case NodeAction::kSendTerm: {
+      if (n.pid > 0) ::kill(-n.pid, SIGTERM);
+      int id = n.spec.id;
+      n.stop_timer = loop_->run_after(config_.stop_timeout, [this, id] {
+        ManagedNode& node = *nodes_.at(id);
+        node.stop_timer = 0;
+        mux_->event(fmt::format("{} still running {} after SIGTERM: sending SIGKILL",
+                                node.spec.name, ms_text(config_.stop_timeout)),
+                    node.spec.name);
+        fire(node, NodeEvent::kKill);
+      });
+      return;
+    }
+    case NodeAction::kSendKill:
+      cancel_timer(&n.stop_timer);
+      if (n.pid > 0) ::kill(-n.pid, SIGKILL);
+      return;
+    case NodeAction::kReportReady:
+      n.policy.on_ready(Clock::now());
+      mux_->event(fmt::format("{} is {} on port {} ({} after start)", name,
+                              n.probe_error.empty() ? "up" : "answering again", n.spec.port,
+                              ms_text(std::chrono::duration_cast<milliseconds>(Clock::now() -
+                                                                               n.started_at))),
+                  name);
+      n.probe_error.clear();
+      return;
+    case NodeAction::kReportUnresponsive:
+      mux_->event(fmt::format("{} (pid {}) is unresponsive: {} probes failed, last: {}", name,
+                              n.pid, n.probe_failures, n.probe_error),
+                  name);
+      return;
+  }
+}
+
+void Supervisor::spawn(ManagedNode& n) {
+  if (n.next_spec) {
+    n.spec = *n.next_spec;
+    n.next_spec.reset();
+  }
+  auto proc = spawn_process(config_.command(n.spec), config_.dir);
+  auto now = Clock::now();
+  n.started_at = now;
+  n.policy.on_start(now);
+  n.info.clear();
+  n.probe_failures = 0;
+  n.probes_while_starting = 0;
+  n.probe_error.clear();
+  n.failed_reason.clear();
+  if (!proc.ok()) {
+    // Like a crash at once: the policy decides between retrying and giving up.
+    mux_->event(fmt::format("{} cannot start: {}", n.spec.name, proc.status().message()),
+                n.spec.name);
+    n.last_lines.push_back(proc.status().message());
+    on_exit(n, W_EXITCODE(127, 0));
+    return;
+  }
+  n.pid = proc->pid;
+  ManagedNode* node = &n;
+  n.out = std::make_unique<PipeReader>(loop_, proc->stdout_fd, [this, node](std::string_view line) {
+    on_output(*node, StreamKind::kStdout, line);
+  });
+  n.err = std::make_unique<PipeReader>(loop_, proc->stderr_fd, [this, node](std::string_view line) {
+    on_output(*node, StreamKind::kStderr, line);
+  });
+  mux_->event(fmt::format("{} started (pid {}): {}", n.spec.name, n.pid,
+                          fmt::join(config_.command(n.spec), " ")),
+              n.spec.name);
+  schedule_probe(n, kFastProbe);
+}
+
+void Supervisor::on_output(ManagedNode& n, StreamKind kind, std::string_view line) {
+  mux_->node_line(n.spec.name, kind, line);
+  n.last_lines.emplace_back(line.substr(0, 300));
+  if (n.last_lines.size() > kTailLines) n.last_lines.pop_front();
+}
+
+void Supervisor::reap_children() {
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid <= 0) return;
+    for (auto& [id, n] : nodes_) {
+      if (n->pid == pid) {
+        on_exit(*n, status);
+        break;
+      }
+    }
+  }
+}
+
+void Supervisor::on_exit(ManagedNode& n, int wait_status) {
+  const std::string name = n.spec.name;
+  const int id = n.spec.id;
+  pid_t pid = n.pid;
+  n.pid = -1;
+  n.last_exit = wait_status;
+  n.probe.reset();
+  cancel_timer(&n.probe_timer);
+  cancel_timer(&n.stop_timer);
+  // The process is gone, so everything it wrote is in the pipes: print it before the exit.
+  if (n.out) n.out->drain();
+  if (n.err) n.err->drain();
+  n.out.reset();
+  n.err.reset();
+  n.info.clear();
+
+  std::string how = describe_exit(wait_status);
+  if (n.state == NodeState::kStopping) {
+    mux_->event(fmt::format("{} stopped (pid {}, {})", name, pid, how), name);
+    fire(n, NodeEvent::kExited);
+  } else {
+    RestartPolicy::Decision d = n.policy.on_exit(Clock::now());
+    if (d.give_up) {
+      mux_->event(fmt::format("{} exited ({})", name, how), name);
+      fire(n, NodeEvent::kCrashLoop);
+    } else {
+      n.next_delay = d.delay;
+      mux_->event(fmt::format("{} exited ({}), restarting in {}", name, how, ms_text(d.delay)),
+                  name);
+      fire(n, NodeEvent::kCrashed);
+    }
+  }
+  if (n.state == NodeState::kStopped) after_stopped(id);
+}
+
+// A node reached `stopped`: drop it (removed by reload), start it again (restart requested),
+// or, when the whole cluster is stopping, see whether that was the last one.
+void Supervisor::after_stopped(int id) {
+  ManagedNode& n = *nodes_.at(id);
+  if (n.removing) {
+    nodes_.erase(id);
+  } else if (n.start_after_stop && !stopping_all_) {
+    n.start_after_stop = false;
+    fire(n, NodeEvent::kStart);
+  }
+  check_all_stopped();
+}
+
+void Supervisor::check_all_stopped() {
+  if (!stopping_all_ || !on_all_stopped_) return;
+  for (auto& [id, n] : nodes_) {
+    if (has_process(n->state)) return;
+  }
+  auto done = std::move(on_all_stopped_);
+  on_all_stopped_ = nullptr;
+  loop_->run_after(milliseconds(0), std::move(done));
+}
+
+void Supervisor::stop_all(std::function<void()> on_all_stopped) {
+  if (stopping_all_) {
+    mux_->event("stopping now: SIGKILL to every node");
+    for (auto& [id, n] : nodes_) fire(*n, NodeEvent::kKill);
+    return;
+  }
+  stopping_all_ = true;
+  on_all_stopped_ = std::move(on_all_stopped);
+  int running = 0;
+  for (auto& [id, n] : nodes_) running += has_process(n->state) ? 1 : 0;
+  mux_->event(
+      fmt::format("stopping {} node{} (SIGTERM, SIGKILL after {}; interrupt again to kill now)",
+                  running, running == 1 ? "" : "s", ms_text(config_.stop_timeout)));
+  std::vector<int> ids;
+  for (auto& [id, n] : nodes_) ids.push_back(id);
+  for (int id : ids) fire(*nodes_.at(id), NodeEvent::kStop);
+  check_all_stopped();
+}
+
+void Supervisor::schedule_probe(ManagedNode& n, milliseconds delay) {
+  cancel_timer(&n.probe_timer);
+  ManagedNode* node = &n;
+  n.probe_timer = loop_->run_after(delay, [this, node] {
+    node->probe_timer = 0;
+    start_probe(*node);
+  });
+}
+
+void Supervisor::start_probe(ManagedNode& n) {
+  if (!has_process(n.state) || n.state == NodeState::kStopping) return;
+  ManagedNode* node = &n;
+  n.probe = std::make_unique<HealthProbe>(
+      loop_, ClusterConfig::probe_host(n.spec), n.spec.port, config_.probe.timeout,
+      [this, node](ProbeResult r) { on_probe(*node, std::move(r)); });
+}
+
+void Supervisor::on_probe(ManagedNode& n, ProbeResult result) {
+  n.probe.reset();  // allowed: the probe's callback may destroy it
+  if (!has_process(n.state) || n.state == NodeState::kStopping) return;
+  if (result.ok) {
+    n.probe_failures = 0;
+    n.info = std::move(result.info);
+    fire(n, NodeEvent::kProbeOk);
+  } else {
+    n.probe_failures++;
+    n.probe_error = result.error;
+    if (n.probe_failures >= config_.probe.failures) fire(n, NodeEvent::kProbeFailed);
+  }
+  milliseconds next = config_.probe.interval;
+  if (n.state == NodeState::kStarting && ++n.probes_while_starting < kFastProbes) next = kFastProbe;
+  schedule_probe(n, next);
+}
+
+Supervisor::ManagedNode* Supervisor::find_node(const std::string& which) {
+  std::string digits = which.rfind("node", 0) == 0 ? which.substr(4) : which;
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos ||
+      digits.size() > 9) {
+    return nullptr;
+  }
+  auto it = nodes_.find(std::stoi(digits));
+  return it == nodes_.end() || it->second->removing ? nullptr : it->second.get();
+}
+
+Result<std::string> Supervisor::restart_node(const std::string& which) {
+  if (stopping_all_) return Status::Busy("the cluster is stopping");
+  ManagedNode* n = find_node(which);
+  if (n == nullptr) {
+    std::string names;
+    for (const auto& spec : config_.nodes) names += (names.empty() ? "" : ", ") + spec.name;
+    return Status::NotFound(
+        fmt::format("no node '{}' in {} (nodes: {})", which, config_.path, names));
+  }
+  n->policy.reset();
+  mux_->event(fmt::format("{}: restart requested", n->spec.name), n->spec.name);
+  if (has_process(n->state)) {
+    n->start_after_stop = true;
+    fire(*n, NodeEvent::kStop);
+  } else {
+    fire(*n, NodeEvent::kStart);
+  }
+  return fmt::format("restarting {}", n->spec.name);
+}
+
+Result<std::string> Supervisor::reload(const std::string& why, bool quiet_if_unchanged) {
+  if (stopping_all_) return Status::Busy("the cluster is stopping");
+  auto loaded = load_cluster_config(config_.path, default_kvstore_);
+  if (!loaded.ok()) {
+    mux_->event(fmt::format("{} ({}; keeping the running config)", loaded.status().message(), why));
+    return loaded.status();
+  }
+  ClusterConfig next = std::move(loaded).value();
+  ConfigDiff diff = diff_configs(config_, next);
+  bool settings_changed = next.restart != config_.restart || next.probe != config_.probe ||
+                          next.stop_timeout != config_.stop_timeout;
+  config_ = std::move(next);
+  for (auto& [id, n] : nodes_) n->policy.set_settings(config_.restart);
+
+  for (int id : diff.removed) {
+    ManagedNode& n = *nodes_.at(id);
+    n.removing = true;
+    fire(n, NodeEvent::kStop);
+    if (n.state == NodeState::kStopped) after_stopped(id);
+  }
+  for (int id : diff.changed) {
+    ManagedNode& n = *nodes_.at(id);
+    n.policy.reset();
+    if (has_process(n.state)) {
+      n.next_spec = *config_.find(id);
+      n.start_after_stop = true;
+      fire(n, NodeEvent::kStop);
+    } else {
+      n.spec = *config_.find(id);
+      fire(n, NodeEvent::kStart);
+    }
+  }
+  for (int id : diff.added) {
+    const NodeSpec& spec = *config_.find(id);
+    add_node(spec);
+    ManagedNode& n = *nodes_.at(id);
+    if (Status s = check_node(spec); !s.ok()) {
+      n.state = NodeState::kFailed;
+      n.failed_reason = s.message();
+      mux_->event(fmt::format("{} not started: {}", spec.name, s.message()), spec.name);
+      continue;
+    }
+    fire(n, NodeEvent::kStart);
+  }
+  // Unchanged nodes keep their process; only their spec object is refreshed (same command).
+  for (const auto& spec : config_.nodes) {
+    ManagedNode& n = *nodes_.at(spec.id);
+    if (!n.next_spec) n.spec = spec;
+  }
+  std::string summary =
+      diff.empty() ? (settings_changed ? "settings updated, no node changes" : "no changes")
+                   : diff.summary();
+  if (!(diff.empty() && !settings_changed && quiet_if_unchanged)) {
+    mux_->event(fmt::format("reloaded {} ({}): {}", config_.path, why, summary));
+  }
+  return "reloaded: " + summary;
+}
+
+nlohmann::json Supervisor::node_json(const ManagedNode& n, Clock::time_point now) const {
+  nlohmann::json j;
+  j["id"] = n.spec.id;
+  j["name"] = n.spec.name;
+  j["host"] = n.spec.host;
+  j["port"] = n.spec.port;
+  j["data_dir"] = n.spec.data_dir;
+  j["pid"] = n.pid > 0 ? nlohmann::json(n.pid) : nlohmann::json(nullptr);
+  j["state"] = std::string(state_name(n.state));
+  j["uptime_s"] =
+      n.pid > 0 ? nlohmann::json(seconds_since(n.started_at, now)) : nlohmann::json(nullptr);
+  j["restarts"] = n.restarts;
+  j["failures"] = n.policy.failures();
+  j["last_exit"] =
+      n.last_exit ? nlohmann::json(describe_exit(*n.last_exit)) : nlohmann::json(nullptr);
+  if (n.last_exit && WIFEXITED(*n.last_exit)) j["last_exit_code"] = WEXITSTATUS(*n.last_exit);
+  if (n.last_exit && WIFSIGNALED(*n.last_exit))
+    j["last_exit_signal"] = signal_name(WTERMSIG(*n.last_exit));
+  if (!n.failed_reason.empty()) j["reason"] = n.failed_reason;
+  if (!n.probe_error.empty()) j["probe_error"] = n.probe_error;
+  if (n.state == NodeState::kBackoff) j["restart_in_ms"] = n.next_delay.count();
+  // What the node says about itself: the fields an operator looks at, not all of INFO.
+  static const char* const kShown[] = {
+      "process_id", "uptime_in_seconds", "connected_clients", "used_memory", "used_memory_rss",
+      "loading",    "wal_bytes",         "wal_last_index",    "db0",         "role",
+      "term",       "leader_id",         "commit_index",      "last_applied"};
+  nlohmann::json info = nlohmann::json::object();
+  for (const char* key : kShown) {
+    if (auto it = n.info.find(key); it != n.info.end()) info[key] = it->second;
+  }
+  j["info"] = info;
+  return j;
+}
+
+nlohmann::json Supervisor::status_json() const {
+  auto now = Clock::now();
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const auto& spec : config_.nodes) {
+    auto it = nodes_.find(spec.id);
+    if (it != nodes_.end()) nodes.push_back(node_json(*it->second, now));
+  }
+  // Nodes removed by a reload but still stopping are shown too, after the configured ones.
+  for (const auto& [id, n] : nodes_) {
+    if (config_.find(id) == nullptr) nodes.push_back(node_json(*n, now));
+  }
+  return {{"nodes", nodes},
+          {"supervisor",
+           {{"pid", ::getpid()},
+            {"config", config_.path},
+            {"dir", config_.dir},
+            {"uptime_s", seconds_since(started_at_, now)},
+            {"stopping", stopping_all_}}}};
+}
+
+}  // namespace kv::cluster

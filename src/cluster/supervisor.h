@@ -1,0 +1,115 @@
+// Supervisor: keeps the nodes of one cluster.json running. It owns one ManagedNode per
+// configured node and drives each through the NodeState machine: spawns processes, reads
+// their output into the OutputMux, probes them (PING/INFO) on the event loop, reaps them on
+// SIGCHLD (waitpid WNOHANG, never blocking), restarts them under the RestartPolicy, applies
+// reloaded configs by node id, and stops everything on request (SIGTERM to each process
+// group, SIGKILL after the stop timeout or at a second request).
+// Signals, the control socket and the config watch are wired by up_command; they call in
+// here. Single-threaded: every method runs on the loop's thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "cluster/cluster_config.h"
+#include "cluster/health_probe.h"
+#include "cluster/node_state.h"
+#include "cluster/output_mux.h"
+#include "cluster/pipe_reader.h"
+#include "cluster/restart_policy.h"
+#include "net/event_loop.h"
+
+namespace kv::cluster {
+
+class Supervisor {
+ public:
+  using Clock = net::EventLoop::Clock;
+
+  // default_kvstore: the node binary when cluster.json names none (used again on reload).
+  Supervisor(net::EventLoop* loop, OutputMux* mux, ClusterConfig config,
+             std::string default_kvstore);
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  // Starts every configured node.
+  void start_all();
+  // First call: SIGTERM every node, SIGKILL those still alive after the stop timeout.
+  // Later calls: SIGKILL at once. on_all_stopped runs (from the loop) once no node process
+  // is left.
+  void stop_all(std::function<void()> on_all_stopped);
+  bool stopping_all() const { return stopping_all_; }
+
+  // Re-reads the config file and applies the difference (why: "file changed", "SIGHUP", ...).
+  // An invalid file changes nothing and is reported in the stream. Returns the summary
+  // ("reloaded: +node4 ~node2") or the error. quiet_if_unchanged: no event when nothing moved.
+  Result<std::string> reload(const std::string& why, bool quiet_if_unchanged);
+  // Restarts one node (also re-arms a failed one). Accepts "2" or "node2".
+  Result<std::string> restart_node(const std::string& which);
+  // Reaps every exited child (call on SIGCHLD).
+  void reap_children();
+
+  // {"nodes":[{id, name, host, port, pid, state, uptime_s, restarts, last_exit, ...}],
+  //  "supervisor":{...}}
+  nlohmann::json status_json() const;
+  const ClusterConfig& config() const { return config_; }
+
+ private:
+  struct ManagedNode {
+    explicit ManagedNode(const NodeSpec& s, const RestartSettings& r) : spec(s), policy(r) {}
+    NodeSpec spec;
+    NodeState state = NodeState::kStopped;
+    RestartPolicy policy;
+    pid_t pid = -1;                // set iff has_process(state)
+    Clock::time_point started_at;  // of the current process
+    int restarts = 0;              // automatic restarts performed (never reset)
+    std::optional<int> last_exit;  // waitpid status of the last exit
+    std::string failed_reason;
+    std::chrono::milliseconds next_delay{0};  // backoff before the scheduled restart
+    std::unique_ptr<PipeReader> out, err;
+    std::unique_ptr<HealthProbe> probe;
+    uint64_t probe_timer = 0, backoff_timer = 0, stop_timer = 0;
+    int probe_failures = 0;  // consecutive
+    int probes_while_starting = 0;
+    std::string probe_error;
+    std::map<std::string, std::string> info;  // last INFO answer of this process
+    std::deque<std::string> last_lines;       // tail of its output, for the `failed` report
+    bool removing = false;                    // dropped from the config: erase once stopped
+    bool start_after_stop = false;            // restart requested: start again once stopped
+    std::optional<NodeSpec> next_spec;        // the spec to start with after that stop
+  };
+
+  void fire(ManagedNode& n, NodeEvent event);
+  void perform(ManagedNode& n, NodeAction action);
+  void spawn(ManagedNode& n);
+  void on_exit(ManagedNode& n, int wait_status);
+  void after_stopped(int id);
+  void schedule_probe(ManagedNode& n, std::chrono::milliseconds delay);
+  void start_probe(ManagedNode& n);
+  void on_probe(ManagedNode& n, ProbeResult result);
+  void on_output(ManagedNode& n, StreamKind kind, std::string_view line);
+  void cancel_timer(uint64_t* id);
+  void check_all_stopped();
+  void add_node(const NodeSpec& spec);
+  ManagedNode* find_node(const std::string& which);
+  nlohmann::json node_json(const ManagedNode& n, Clock::time_point now) const;
+
+  net::EventLoop* loop_;
+  OutputMux* mux_;
+  ClusterConfig config_;
+  std::string default_kvstore_;
+  std::map<int, std::unique_ptr<ManagedNode>> nodes_;  // by id
+  bool stopping_all_ = false;
+  std::function<void()> on_all_stopped_;
+  Clock::time_point started_at_;
+};
+
+}  // namespace kv::cluster

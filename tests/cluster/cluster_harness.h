@@ -1,0 +1,102 @@
+// Test harness for kvcluster end-to-end tests: temp cluster directories with cluster.json on
+// OS-chosen ports, a supervisor process (`kvcluster up`) whose output goes to a file, one-shot
+// command runs, and condition waits with deadlines. Everything started here is killed by pid
+// in destructors, and every node pid a test saw is killed too, so a failed CHECK leaves no
+// process behind. Single-threaded.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace kv::cluster::test {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::string kvcluster_bin();
+std::string kvstore_bin();
+std::string fake_node_bin();
+
+// A fresh directory under /tmp, removed with its contents by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+uint16_t pick_free_port();
+std::string read_file(const std::string& path);
+// Writes via a temp file and rename, the way editors save (what the config watch must see).
+void write_file_atomic(const std::string& path, const std::string& data);
+void write_file(const std::string& path, const std::string& data);
+
+// True once the process is gone (no such pid, or a zombie nobody reaped yet).
+bool pid_gone(pid_t pid);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+CommandResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = 30s);
+
+template <typename Fn>
+bool eventually(Fn&& cond, std::chrono::milliseconds timeout = 10s) {
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    if (cond()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+// A cluster directory: cluster.json plus the supervisor running on it.
+class TestCluster {
+ public:
+  TestCluster();
+  ~TestCluster();  // SIGKILLs the supervisor and every node pid ever seen
+
+  std::string config_path() const { return dir_.sub("cluster.json"); }
+  const TempDir& dir() const { return dir_; }
+  void write_config(const nlohmann::json& config) {
+    write_file_atomic(config_path(), config.dump(2));
+  }
+
+  // Starts `kvcluster up -c cluster.json` (stdout/stderr to files in the dir).
+  void start_supervisor(const std::vector<std::string>& extra = {});
+  pid_t supervisor_pid() const { return supervisor_; }
+  // Waits for the supervisor to exit; its exit code (128+sig if killed), nullopt on timeout.
+  std::optional<int> wait_supervisor(std::chrono::milliseconds timeout = 20s);
+  std::string supervisor_output() const { return read_file(dir_.sub("up.out")); }
+
+  CommandResult kvcluster(const std::vector<std::string>& args);
+  // `status --json` parsed (nodes array), or null when it failed to answer.
+  nlohmann::json status();
+  // Waits until every node in status has state `state` (and there are `count` of them).
+  bool wait_all(const std::string& state, size_t count, std::chrono::milliseconds timeout = 10s);
+  nlohmann::json node(const nlohmann::json& status, int id);
+  // Remembers a pid to kill at the end (status() does this for every node pid it sees).
+  void track(pid_t pid) { seen_pids_.insert(pid); }
+
+ private:
+  TempDir dir_;
+  pid_t supervisor_ = -1;
+  bool reaped_ = false;
+  std::set<pid_t> seen_pids_;
+};
+
+// A cluster.json for n kvstore nodes on fresh ports.
+nlohmann::json kvstore_config(int n);
+
+}  // namespace kv::cluster::test

@@ -1,0 +1,162 @@
+// fake_node: a stand-in for kvstore in the supervisor's tests (cluster.json "kvstore" points
+// here). It accepts kvstore's --port/--data-dir/--bind/--fsync and, in order:
+//   --print TEXT      a line on stdout          --eprint TEXT   a line on stderr
+//   --partial TEXT    TEXT on stdout, no '\n'   --lines N --line-bytes B
+//                     N lines of about B bytes as fast as possible, in writes that cut lines
+//                     anywhere: "L:<port>:<seq>:<B x one letter>:END"
+//   --listen          answer PING (+PONG) and INFO on --port
+//   --ignore-term     ignore SIGTERM (to test the SIGKILL after the stop timeout)
+//   --exit CODE       exit with CODE once the above is done
+//   --crash abort|segv
+// Without --exit/--crash it stays up until a signal ends it.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+void write_all(int fd, const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+int listen_on(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(fd, 16) != 0) {
+    std::fprintf(stderr, "fake_node: cannot listen on %d: %s\n", port, std::strerror(errno));
+    std::exit(1);
+  }
+  return fd;
+}
+
+// Answers every complete PING/INFO request in buf; keeps the rest.
+void answer(int fd, std::string* buf) {
+  static const std::string kPing = "*1\r\n$4\r\nPING\r\n";
+  static const std::string kInfo = "*1\r\n$4\r\nINFO\r\n";
+  for (;;) {
+    if (buf->compare(0, kPing.size(), kPing) == 0) {
+      write_all(fd, "+PONG\r\n");
+      buf->erase(0, kPing.size());
+    } else if (buf->compare(0, kInfo.size(), kInfo) == 0) {
+      std::string info = "# Server\r\nprocess_id:" + std::to_string(::getpid()) +
+                         "\r\n\r\n# Raft\r\nrole:follower\r\nterm:7\r\nleader_id:2\r\n";
+      write_all(fd, "$" + std::to_string(info.size()) + "\r\n" + info + "\r\n");
+      buf->erase(0, kInfo.size());
+    } else {
+      return;
+    }
+  }
+}
+
+[[noreturn]] void serve(int listen_fd) {
+  std::vector<pollfd> fds = {{listen_fd, POLLIN, 0}};
+  std::vector<std::string> bufs = {""};
+  for (;;) {
+    if (::poll(fds.data(), fds.size(), -1) < 0) continue;
+    for (size_t i = fds.size(); i-- > 0;) {
+      if (fds[i].revents == 0) continue;
+      if (i == 0) {
+        int c = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) {
+          fds.push_back({c, POLLIN, 0});
+          bufs.emplace_back();
+        }
+        continue;
+      }
+      char tmp[4096];
+      ssize_t n = ::read(fds[i].fd, tmp, sizeof(tmp));
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds.erase(fds.begin() + static_cast<long>(i));
+        bufs.erase(bufs.begin() + static_cast<long>(i));
+        continue;
+      }
+      bufs[i].append(tmp, static_cast<size_t>(n));
+      answer(fds[i].fd, &bufs[i]);
+    }
+  }
+}
+
+void write_lines(int port, long count, long bytes) {
+  std::string out;
+  for (long seq = 0; seq < count; ++seq) {
+    out += "L:" + std::to_string(port) + ":" + std::to_string(seq) + ":";
+    out.append(static_cast<size_t>(bytes), static_cast<char>('a' + seq % 26));
+    out += ":END\n";
+    // Odd-sized writes: lines are cut at arbitrary points between writes.
+    while (out.size() >= 4093) {
+      write_all(STDOUT_FILENO, out.substr(0, 4093));
+      out.erase(0, 4093);
+    }
+  }
+  write_all(STDOUT_FILENO, out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  int port = 0;
+  long lines = 0, line_bytes = 100;
+  bool listen = false;
+  int exit_code = -1;
+  std::string crash;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto next = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : ""; };
+    if (a == "--port")
+      port = std::atoi(next().c_str());
+    else if (a == "--data-dir" || a == "--bind" || a == "--fsync")
+      next();
+    else if (a == "--print")
+      write_all(STDOUT_FILENO, next() + "\n");
+    else if (a == "--eprint")
+      write_all(STDERR_FILENO, next() + "\n");
+    else if (a == "--partial")
+      write_all(STDOUT_FILENO, next());
+    else if (a == "--lines")
+      lines = std::atol(next().c_str());
+    else if (a == "--line-bytes")
+      line_bytes = std::atol(next().c_str());
+    else if (a == "--listen")
+      listen = true;
+    else if (a == "--ignore-term")
+      ::signal(SIGTERM, SIG_IGN);
+    else if (a == "--exit")
+      exit_code = std::atoi(next().c_str());
+    else if (a == "--crash")
+      crash = next();
+    else {
+      std::fprintf(stderr, "fake_node: unknown flag %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (lines > 0) write_lines(port, lines, line_bytes);
+  if (crash == "abort") std::abort();
+  if (crash == "segv") {
+    ::signal(SIGSEGV, SIG_DFL);  // under ASan: a real signal death, not its report
+    ::raise(SIGSEGV);
+  }
+  if (exit_code >= 0) return exit_code;
+  if (listen) serve(listen_on(port));
+  for (;;) ::pause();
+}

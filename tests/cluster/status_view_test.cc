@@ -1,0 +1,47 @@
+#include "cluster/status_view.h"
+
+#include <doctest/doctest.h>
+
+namespace kv::cluster {
+namespace {
+
+TEST_CASE("durations read like uptime") {
+  CHECK(format_duration(0) == "0s");
+  CHECK(format_duration(59) == "59s");
+  CHECK(format_duration(303) == "5m03s");
+  CHECK(format_duration(7500) == "2h05m");
+  CHECK(format_duration(3 * 86400 + 4 * 3600) == "3d04h");
+}
+
+TEST_CASE("the table shows one row per node, raft columns only when a node reports them") {
+  nlohmann::json status = {{"nodes",
+                            {{{"name", "node1"},
+                              {"port", 9001},
+                              {"pid", 42},
+                              {"state", "running"},
+                              {"uptime_s", 61},
+                              {"restarts", 1},
+                              {"last_exit", "signal KILL"},
+                              {"info", {{"db0", "keys=3,expires=0,avg_ttl=0"}}}},
+                             {{"name", "node2"},
+                              {"port", 9002},
+                              {"pid", nullptr},
+                              {"state", "failed"},
+                              {"uptime_s", nullptr},
+                              {"restarts", 5},
+                              {"last_exit", "exit 1"},
+                              {"reason", "6 exits"},
+                              {"info", nlohmann::json::object()}}}}};
+  std::string table = format_status_table(status);
+  CHECK(table ==
+        "NODE   PORT  PID  STATE    UPTIME  RESTARTS  LAST EXIT    KEYS\n"
+        "node1  9001  42   running  1m01s   1         signal KILL  3\n"
+        "node2  9002  -    failed   -       5         exit 1       -\n"
+        "node2: 6 exits\n");
+  status["nodes"][0]["info"]["role"] = "leader";
+  status["nodes"][0]["info"]["term"] = "4";
+  CHECK(format_status_table(status).find("ROLE    TERM  LEADER") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace kv::cluster
