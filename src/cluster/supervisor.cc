@@ -128,11 +128,12 @@ void Supervisor::perform(ManagedNode& n, NodeAction action) {
     case NodeAction::kReportReady:
       n.policy.on_ready(Clock::now());
       mux_->event(fmt::format("{} is {} on port {} ({} after start)", name,
-                              n.probe_error.empty() ? "up" : "answering again", n.spec.port,
+                              n.ready_once ? "answering again" : "up", n.spec.port,
                               ms_text(std::chrono::duration_cast<milliseconds>(Clock::now() -
                                                                                n.started_at))),
                   name);
       n.probe_error.clear();
+      n.ready_once = true;
       return;
     case NodeAction::kReportUnresponsive:
       mux_->event(fmt::format("{} (pid {}) is unresponsive: {} probes failed, last: {}", name,
@@ -154,6 +155,7 @@ void Supervisor::spawn(ManagedNode& n) {
   n.info.clear();
   n.probe_failures = 0;
   n.probes_while_starting = 0;
+  n.ready_once = false;
   n.probe_error.clear();
   n.failed_reason.clear();
   if (!proc.ok()) {

@@ -82,6 +82,7 @@ class Supervisor {
     std::string probe_error;
     std::map<std::string, std::string> info;  // last INFO answer of this process
     std::deque<std::string> last_lines;       // tail of its output, for the `failed` report
+    bool ready_once = false;  // answered PING since this process started
     bool removing = false;                    // dropped from the config: erase once stopped
     bool start_after_stop = false;            // restart requested: start again once stopped
     std::optional<NodeSpec> next_spec;        // the spec to start with after that stop

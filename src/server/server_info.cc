@@ -50,6 +50,8 @@ std::string Server::info(std::string_view section) const {
     header("Memory");
     field("used_memory", store_->keys().memory_bytes());
     field("used_memory_rss", resident_bytes());
+    field("keyspace_buckets", store_->keys().bucket_count());
+    field("keyspace_rehashing", store_->keys().rehashing() ? 1 : 0);
   }
   if (all || section == "persistence") {
     header("Persistence");

@@ -122,6 +122,12 @@ void Store::sync_for_replies() {
 }
 
 void Store::tick() {
+  // Finish an idle table's incremental rehash (writes also move a few buckets each), in
+  // slices of at most ~1 ms so the loop stays responsive, as Redis's cron does.
+  if (keys_.rehashing()) {
+    auto deadline = Clock::now() + std::chrono::milliseconds(1);
+    while (keys_.rehashing() && Clock::now() < deadline) keys_.rehash_step(100);
+  }
   if (fsync_ == FsyncPolicy::kEverySec && wal_->synced_size() != wal_->size() &&
       Clock::now() - last_fsync_ >= std::chrono::seconds(1)) {
     wal_->sync();

@@ -1,6 +1,7 @@
 #include "storage/key_space.h"
 
 #include <malloc.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <bit>
@@ -36,6 +37,15 @@ namespace {
 static_assert(sizeof(void*) == 8, "the entry layout assumes 64-bit pointers");
 
 constexpr size_t kMinBuckets = 4;
+// Non-empty buckets each set/append/erase moves while rehashing: ~100 short chains, tens of
+// microseconds of cache misses at worst, while a rehash still ends after about
+// old_bucket_count / 100 writes. A step gives up after 10x as many empty buckets (Redis's
+// ratio), so draining a sparse array after a shrink is bounded per call too.
+constexpr size_t kRehashStepBuckets = 100;
+constexpr size_t kEmptyVisitsPerBucket = 10;
+// Granularity at which the drained prefix of an old bucket array goes back to the kernel
+// during a rehash (a multiple of the 4/16/64 KiB page sizes): 16 pages per madvise at 4 KiB.
+constexpr uintptr_t kReleaseChunk = 64 * 1024;
 // The largest slack an append adds beyond what it needs (Redis's sds uses 1 MiB too).
 constexpr size_t kMaxAppendSlack = size_t{1} << 20;
 constexpr size_t kMaxLength = std::numeric_limits<uint32_t>::max();
@@ -125,23 +135,39 @@ KeySpace::~KeySpace() { free_all(); }
 KeySpace::KeySpace(KeySpace&& other) noexcept
     : buckets_(std::exchange(other.buckets_, nullptr)),
       bucket_count_(std::exchange(other.bucket_count_, 0)),
+      old_buckets_(std::exchange(other.old_buckets_, nullptr)),
+      old_bucket_count_(std::exchange(other.old_bucket_count_, 0)),
+      rehash_index_(std::exchange(other.rehash_index_, 0)),
       size_(std::exchange(other.size_, 0)),
-      entry_bytes_(std::exchange(other.entry_bytes_, 0)) {}
+      entry_bytes_(std::exchange(other.entry_bytes_, 0)),
+      rehashed_buckets_(std::exchange(other.rehashed_buckets_, 0)) {}
 
 KeySpace& KeySpace::operator=(KeySpace&& other) noexcept {
   if (this != &other) {
     free_all();
     buckets_ = std::exchange(other.buckets_, nullptr);
     bucket_count_ = std::exchange(other.bucket_count_, 0);
+    old_buckets_ = std::exchange(other.old_buckets_, nullptr);
+    old_bucket_count_ = std::exchange(other.old_bucket_count_, 0);
+    rehash_index_ = std::exchange(other.rehash_index_, 0);
     size_ = std::exchange(other.size_, 0);
     entry_bytes_ = std::exchange(other.entry_bytes_, 0);
+    rehashed_buckets_ = std::exchange(other.rehashed_buckets_, 0);
   }
   return *this;
 }
 
+KeySpace::Entry** KeySpace::chain_for(uint64_t hash) const {
+  if (old_buckets_ != nullptr) {
+    Entry** old = &old_buckets_[hash & (old_bucket_count_ - 1)];
+    if (*old != nullptr) return old;
+  }
+  return &buckets_[hash & (bucket_count_ - 1)];
+}
+
 KeySpace::Entry** KeySpace::find_link(std::string_view key, uint64_t hash) const {
   if (buckets_ == nullptr) return nullptr;
-  Entry** link = &buckets_[hash & (bucket_count_ - 1)];
+  Entry** link = chain_for(hash);
   for (; *link != nullptr; link = &(*link)->next) {
     const Entry* e = *link;
     if (e->key_len == key.size() &&
@@ -164,6 +190,7 @@ bool KeySpace::contains(std::string_view key) const {
 
 bool KeySpace::set(std::string_view key, std::string_view value) {
   KV_CHECK(key.size() <= kMaxLength && value.size() <= kMaxLength);
+  rehash_step(kRehashStepBuckets);
   const uint64_t hash = hash_key(key);
   Entry** link = find_link(key, hash);
   if (link == nullptr) {
@@ -183,6 +210,7 @@ bool KeySpace::set(std::string_view key, std::string_view value) {
 
 size_t KeySpace::append(std::string_view key, std::string_view suffix) {
   KV_CHECK(key.size() <= kMaxLength && suffix.size() <= kMaxLength);
+  rehash_step(kRehashStepBuckets);
   const uint64_t hash = hash_key(key);
   Entry** link = find_link(key, hash);
   if (link == nullptr) {
@@ -202,6 +230,7 @@ size_t KeySpace::append(std::string_view key, std::string_view suffix) {
 }
 
 bool KeySpace::erase(std::string_view key) {
+  rehash_step(kRehashStepBuckets);
   Entry** link = find_link(key, hash_key(key));
   if (link == nullptr) return false;
   Entry* e = *link;
@@ -209,18 +238,20 @@ bool KeySpace::erase(std::string_view key) {
   entry_bytes_ -= malloc_usable_size(e);
   std::free(e);
   --size_;
-  // Shrink at load factor 1/8 to a load factor in (1/4, 1/2]: the gap to the growth
-  // threshold keeps alternating inserts and erases from rehashing back and forth.
-  if (bucket_count_ > kMinBuckets && size_ < bucket_count_ / 8) {
-    resize(std::max(kMinBuckets, std::bit_ceil(size_ * 2)));
-  }
+  resize_if_needed();
   return true;
 }
 
 void KeySpace::clear() { free_all(); }
 
 void KeySpace::insert_new(uint64_t hash, std::string_view key, std::string_view value) {
-  if (buckets_ == nullptr) resize(kMinBuckets);
+  if (buckets_ == nullptr) start_rehash(kMinBuckets);
+  // The key's old bucket, if non-empty, must move first: the key goes to buckets_, and a
+  // lookup reads only the old chain while that is non-empty.
+  if (old_buckets_ != nullptr) {
+    const size_t old_index = hash & (old_bucket_count_ - 1);
+    if (old_buckets_[old_index] != nullptr) move_bucket(old_index);
+  }
   void* block = std::malloc(sizeof(Entry) + key.size() + value.size());
   if (block == nullptr) throw std::bad_alloc();
   Entry* e = new (block)
@@ -232,7 +263,7 @@ void KeySpace::insert_new(uint64_t hash, std::string_view key, std::string_view 
   *head = e;
   ++size_;
   entry_bytes_ += malloc_usable_size(e);
-  if (size_ > bucket_count_) resize(bucket_count_ * 2);
+  resize_if_needed();
 }
 
 KeySpace::Entry* KeySpace::resize_value(Entry** link, size_t value_len, bool greedy) {
@@ -254,38 +285,103 @@ KeySpace::Entry* KeySpace::resize_value(Entry** link, size_t value_len, bool gre
   return e;
 }
 
-void KeySpace::resize(size_t new_count) {
-  KV_CHECK(std::has_single_bit(new_count));
+void KeySpace::resize_if_needed() {
+  if (old_buckets_ != nullptr) return;  // rehash_step() calls again once the rehash ends.
+  if (size_ > bucket_count_) {
+    start_rehash(bucket_count_ * 2);
+  } else if (bucket_count_ > kMinBuckets && size_ < bucket_count_ / 8) {
+    // Shrink at load factor 1/8 to a load factor in (1/4, 1/2]: the gap to the growth
+    // threshold keeps alternating inserts and erases from rehashing back and forth, and the
+    // new array has room for the inserts that may arrive before the rehash ends.
+    start_rehash(std::max(kMinBuckets, std::bit_ceil(size_ * 2)));
+  }
+}
+
+void KeySpace::start_rehash(size_t new_count) {
+  KV_CHECK(std::has_single_bit(new_count) && old_buckets_ == nullptr);
+  // calloc: a large array comes zeroed from fresh pages (mmap) without touching them now.
   auto* fresh = static_cast<Entry**>(std::calloc(new_count, sizeof(Entry*)));
   if (fresh == nullptr) throw std::bad_alloc();
-  const uint64_t mask = new_count - 1;
-  for (size_t i = 0; i < bucket_count_; ++i) {
-    Entry* e = buckets_[i];
-    while (e != nullptr) {
-      Entry* next = e->next;
-      Entry** head = &fresh[hash_key(e->key()) & mask];
-      e->next = *head;
-      *head = e;
-      e = next;
-    }
+  if (buckets_ != nullptr) {
+    old_buckets_ = buckets_;
+    old_bucket_count_ = bucket_count_;
+    rehash_index_ = 0;
   }
-  std::free(buckets_);
   buckets_ = fresh;
   bucket_count_ = new_count;
 }
 
-void KeySpace::free_all() noexcept {
-  for (size_t i = 0; i < bucket_count_; ++i) {
-    Entry* e = buckets_[i];
-    while (e != nullptr) {
-      Entry* next = e->next;
-      std::free(e);
-      e = next;
-    }
+void KeySpace::move_bucket(size_t i) {
+  const uint64_t mask = bucket_count_ - 1;
+  Entry* e = std::exchange(old_buckets_[i], nullptr);
+  while (e != nullptr) {
+    Entry* next = e->next;
+    Entry** head = &buckets_[hash_key(e->key()) & mask];
+    e->next = *head;
+    *head = e;
+    e = next;
   }
-  std::free(buckets_);
+  ++rehashed_buckets_;
+}
+
+void KeySpace::rehash_step(size_t max_buckets) {
+  if (old_buckets_ == nullptr) return;
+  const size_t first_index = rehash_index_;
+  size_t empty_visits_left = max_buckets * kEmptyVisitsPerBucket;
+  while (max_buckets > 0 && rehash_index_ < old_bucket_count_) {
+    if (old_buckets_[rehash_index_] == nullptr) {
+      ++rehash_index_;
+      if (--empty_visits_left == 0) break;
+      continue;
+    }
+    move_bucket(rehash_index_++);
+    --max_buckets;
+  }
+  if (rehash_index_ < old_bucket_count_) {
+    release_drained(first_index);
+    return;
+  }
+  std::free(old_buckets_);
+  old_buckets_ = nullptr;
+  old_bucket_count_ = 0;
+  rehash_index_ = 0;
+  // Writes during the rehash may have crossed a threshold that could not act then.
+  resize_if_needed();
+}
+
+void KeySpace::release_drained(size_t first_index) {
+  // Every old bucket below rehash_index_ holds nullptr and is never written again, and a
+  // private anonymous page dropped with MADV_DONTNEED reads back as zeros, i.e. nullptrs:
+  // scan() may still read them. The chunks drained since first_index go now; a failure
+  // only leaves the pages for the final free(). Only whole aligned chunks inside the array,
+  // so malloc's chunk header and live buckets are never touched.
+  const auto base = reinterpret_cast<uintptr_t>(old_buckets_);
+  const auto at = [&](size_t index) { return reinterpret_cast<uintptr_t>(old_buckets_ + index); };
+  const uintptr_t array_start = (base + kReleaseChunk - 1) & ~(kReleaseChunk - 1);
+  const uintptr_t begin = std::max(array_start, at(first_index) & ~(kReleaseChunk - 1));
+  const uintptr_t end = at(rehash_index_) & ~(kReleaseChunk - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+void KeySpace::free_all() noexcept {
+  auto free_array = [](Entry** table, size_t count) {
+    for (size_t i = 0; i < count; ++i) {
+      Entry* e = table[i];
+      while (e != nullptr) {
+        Entry* next = e->next;
+        std::free(e);
+        e = next;
+      }
+    }
+    std::free(table);
+  };
+  free_array(old_buckets_, old_bucket_count_);
+  free_array(buckets_, bucket_count_);
   buckets_ = nullptr;
   bucket_count_ = 0;
+  old_buckets_ = nullptr;
+  old_bucket_count_ = 0;
+  rehash_index_ = 0;
   size_ = 0;
   entry_bytes_ = 0;
 }
@@ -293,31 +389,64 @@ void KeySpace::free_all() noexcept {
 uint64_t KeySpace::scan(uint64_t cursor, size_t count,
                         const std::function<void(std::string_view key)>& fn) const {
   if (size_ == 0) return 0;
-  const uint64_t mask = bucket_count_ - 1;
   const size_t wanted = std::max<size_t>(count, 1);
   // Like Redis, bound the empty buckets one call may walk so a sparse table still answers
   // quickly.
   size_t bucket_budget = wanted * 10;
   size_t visited = 0;
-  do {
-    for (const Entry* e = buckets_[cursor & mask]; e != nullptr; e = e->next) {
+  auto visit_chain = [&](const Entry* e) {
+    for (; e != nullptr; e = e->next) {
       fn(e->key());
       ++visited;
     }
-    cursor = next_scan_cursor(cursor, mask);
+  };
+  if (old_buckets_ == nullptr) {
+    const uint64_t mask = bucket_count_ - 1;
+    do {
+      visit_chain(buckets_[cursor & mask]);
+      cursor = next_scan_cursor(cursor, mask);
+    } while (cursor != 0 && visited < wanted && --bucket_budget > 0);
+    return cursor;
+  }
+  // Rehashing: the cursor advances over the smaller array. The keys that hash to its bucket
+  // b sit either there or, in the larger array, in the buckets whose low bits equal b; in
+  // reverse-binary order those follow b consecutively (the extra high bits count first), so
+  // visiting them in that order until the extra bits wrap to zero leaves the cursor at the
+  // smaller array's next bucket. A cursor with extra bits already set resumes mid-run: the
+  // earlier ones were visited by calls made while the table was larger.
+  Entry* const* small = buckets_;
+  Entry* const* large = old_buckets_;
+  uint64_t small_mask = bucket_count_ - 1;
+  uint64_t large_mask = old_bucket_count_ - 1;
+  if (small_mask > large_mask) {
+    std::swap(small, large);
+    std::swap(small_mask, large_mask);
+  }
+  const uint64_t extra_bits = large_mask & ~small_mask;
+  do {
+    visit_chain(small[cursor & small_mask]);
+    do {
+      visit_chain(large[cursor & large_mask]);
+      cursor = next_scan_cursor(cursor, large_mask);
+    } while ((cursor & extra_bits) != 0);
   } while (cursor != 0 && visited < wanted && --bucket_budget > 0);
   return cursor;
 }
 
 void KeySpace::for_each(
     const std::function<void(std::string_view key, std::string_view value)>& fn) const {
+  // Every entry is in exactly one array; old buckets below rehash_index_ are empty.
+  for (size_t i = rehash_index_; i < old_bucket_count_; ++i) {
+    for (const Entry* e = old_buckets_[i]; e != nullptr; e = e->next) fn(e->key(), e->value());
+  }
   for (size_t i = 0; i < bucket_count_; ++i) {
     for (const Entry* e = buckets_[i]; e != nullptr; e = e->next) fn(e->key(), e->value());
   }
 }
 
 size_t KeySpace::memory_bytes() const {
-  return entry_bytes_ + (buckets_ == nullptr ? 0 : malloc_usable_size(buckets_));
+  // malloc_usable_size(nullptr) is 0.
+  return entry_bytes_ + malloc_usable_size(buckets_) + malloc_usable_size(old_buckets_);
 }
 
 }  // namespace kv::storage
