@@ -77,6 +77,19 @@ std::string Server::info(std::string_view section) const {
     field("rejected_connections", stats_.connections_rejected);
     field("total_protocol_errors", stats_.protocol_errors);
   }
+  if (all || section == "raft") {
+    // A standalone node is a one-member Raft group: always its own leader, in term 1, and
+    // everything it has logged is committed and applied.
+    header("Raft");
+    field("role", "leader");
+    field("node_id", 1);
+    field("term", 1);
+    field("leader_id", 1);
+    field("leader_addr", fmt::format("{}:{}", config_.bind, port_));
+    field("members", 1);
+    field("commit_index", store_->last_index());
+    field("applied_index", store_->last_index());
+  }
   if (all || section == "keyspace") {
     header("Keyspace");
     size_t keys = store_->keys().size();

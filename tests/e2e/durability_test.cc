@@ -281,3 +281,20 @@ TEST_CASE("group commit: pipelined and concurrent writes share fdatasyncs") {
                          << concurrent_fsyncs << " for " << kClients * kWritesEach
                          << " concurrent writes");
 }
+
+TEST_CASE("INFO raft: a standalone node is the leader of a one-member group") {
+  TempDir tmp;
+  Node node = start_kvstore(tmp.sub("data"));
+  std::string raft = node_info(node.port, "raft");
+  CHECK(info_field(raft, "role") == "leader");
+  CHECK(info_field(raft, "term") == "1");
+  CHECK(info_field(raft, "leader_addr") == "127.0.0.1:" + std::to_string(node.port));
+  CHECK(info_field(raft, "commit_index") == "0");
+  auto c = connect_client(node.port);
+  must_call(c, {"SET", "a", "1"});
+  must_call(c, {"INCR", "n"});
+  must_call(c, {"GET", "a"});  // reads are not logged
+  raft = node_info(node.port, "raft");
+  CHECK(info_field(raft, "commit_index") == "2");
+  CHECK(info_field(raft, "applied_index") == "2");
+}
