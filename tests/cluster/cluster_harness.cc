@@ -49,44 +49,6 @@ std::string kvcluster_bin() { return std::string(KV_BIN_DIR) + "/kvcluster"; }
 std::string kvstore_bin() { return std::string(KV_BIN_DIR) + "/kvstore"; }
 std::string fake_node_bin() { return std::string(KV_TEST_BIN_DIR) + "/fake_node"; }
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/kvcluster_test_XXXXXX";
-  char* p = ::mkdtemp(tmpl);
-  REQUIRE_MESSAGE(p != nullptr, "mkdtemp: " << std::strerror(errno));
-  path_ = p;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-uint16_t pick_free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
-  socklen_t len = sizeof(a);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_file(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-  REQUIRE(out.good());
-}
-
 void write_file_atomic(const std::string& path, const std::string& data) {
   std::string tmp = path + ".tmp~";
   write_file(tmp, data);

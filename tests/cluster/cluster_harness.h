@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "testing/test_util.h"
+
 namespace kv::cluster::test {
 
 using namespace std::chrono_literals;
@@ -24,23 +26,13 @@ std::string kvcluster_bin();
 std::string kvstore_bin();
 std::string fake_node_bin();
 
-// A fresh directory under /tmp, removed with its contents by the destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  std::string sub(const std::string& name) const { return path_ + "/" + name; }
+using kv::testing::TempDir;
+using kv::testing::pick_free_port;
+using kv::testing::read_file;
+using kv::testing::write_file;
 
- private:
-  std::string path_;
-};
-
-uint16_t pick_free_port();
-std::string read_file(const std::string& path);
 // Writes via a temp file and rename, the way editors save (what the config watch must see).
 void write_file_atomic(const std::string& path, const std::string& data);
-void write_file(const std::string& path, const std::string& data);
 
 // True once the process is gone (no such pid, or a zombie nobody reaped yet).
 bool pid_gone(pid_t pid);

@@ -61,18 +61,6 @@ std::string bin_path(const std::string& name) { return std::string(KV_BIN_DIR) +
 
 bool is_executable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/kv_e2e_XXXXXX";
-  char* p = ::mkdtemp(tmpl);
-  REQUIRE_MESSAGE(p != nullptr, "mkdtemp: " << std::strerror(errno));
-  path_ = p;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 Process::Process(const std::vector<std::string>& argv, const std::string& log_path)
     : log_path_(log_path) {
   REQUIRE(!argv.empty());
@@ -237,20 +225,6 @@ Node start_kvstore(const std::string& data_dir, const std::vector<std::string>& 
   return node;
 }
 
-uint16_t pick_free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 uint64_t raise_fd_limit(uint64_t want) {
   rlimit rl{};
   REQUIRE(::getrlimit(RLIMIT_NOFILE, &rl) == 0);
@@ -262,23 +236,10 @@ uint64_t raise_fd_limit(uint64_t want) {
   return rl.rlim_cur;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 int64_t file_size(const std::string& path) {
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0) return -1;
   return static_cast<int64_t>(st.st_size);
-}
-
-void write_file(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-  REQUIRE(out.good());
 }
 
 void append_file(const std::string& path, const std::string& data) {

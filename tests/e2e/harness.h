@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "testing/test_util.h"
 #include "protocol/resp_reply.h"
 
 namespace kv::e2e {
@@ -30,19 +31,10 @@ std::string bin_path(const std::string& name);
 // Whether an executable exists at path (e.g. "/usr/bin/redis-server").
 bool is_executable(const std::string& path);
 
-// A fresh directory under /tmp (mkdtemp), removed recursively by the destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using kv::testing::TempDir;
+using kv::testing::pick_free_port;
+using kv::testing::read_file;
+using kv::testing::write_file;
 
 // A child process started with fork/exec; stdout and stderr both go to log_path.
 // The destructor SIGKILLs and reaps it if it is still running.
@@ -99,17 +91,12 @@ struct Node {
 // <data_dir>.log.<n>, and waits for its listening line. CHECK-fails if it does not come up.
 Node start_kvstore(const std::string& data_dir, const std::vector<std::string>& extra_args = {});
 
-// A port that was free a moment ago (bind port 0 on 127.0.0.1, read it, close).
-uint16_t pick_free_port();
-
 // Raises this process's RLIMIT_NOFILE soft limit to at least want (up to the hard limit);
 // returns the resulting soft limit.
 uint64_t raise_fd_limit(uint64_t want);
 
 // Reads a whole file (empty if missing); file size or -1.
-std::string read_file(const std::string& path);
 int64_t file_size(const std::string& path);
-void write_file(const std::string& path, const std::string& data);
 void append_file(const std::string& path, const std::string& data);
 
 // RESP2 encoding of a command, as any client sends it.

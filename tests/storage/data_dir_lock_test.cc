@@ -1,6 +1,6 @@
 // DataDirLock tests: exclusion (also between two locks in one process), release on
 // destruction and on move, and clear errors.
-#include "testing/temp_files.h"
+#include "testing/test_util.h"
 #include "storage/data_dir_lock.h"
 
 #include <doctest/doctest.h>

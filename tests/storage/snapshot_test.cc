@@ -1,6 +1,6 @@
 // Snapshot tests: round trips, and that a crash at any step (leftover temp file, truncated
 // or damaged snapshot.bin) never loads anything wrong.
-#include "testing/temp_files.h"
+#include "testing/test_util.h"
 #include "storage/snapshot.h"
 
 #include <doctest/doctest.h>

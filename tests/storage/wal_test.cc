@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "testing/temp_files.h"
+#include "testing/test_util.h"
 #include "storage/file_util.h"
 #include "storage/wal_format.h"
 #include "storage/wal_reader.h"
