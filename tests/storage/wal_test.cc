@@ -428,3 +428,278 @@ TEST_CASE("wal: open removes a leftover rewrite temp file") {
   REQUIRE(writer.ok());
   CHECK_FALSE(kv::storage::file_exists(path + ".tmp"));
 }
+
+// ---- Record offsets and truncate_from (a Raft follower replacing a conflicting suffix) ----
+
+namespace {
+
+// Checks that the writer's offset index matches the record ends write_log returned, for a
+// log holding records first_index .. first_index + ends.size() - 1 from byte `base` on.
+void check_offsets(const WalWriter& w, uint64_t first_index, const std::vector<uint64_t>& ends,
+                   uint64_t base = 0) {
+  REQUIRE(w.record_count() == ends.size());
+  CHECK(w.first_index() == first_index);
+  CHECK(w.last_index() == first_index + ends.size() - 1);
+  for (size_t i = 0; i < ends.size(); ++i) {
+    CAPTURE(i);
+    CHECK(w.offset_of(first_index + i) == (i == 0 ? base : ends[i - 1]) - base);
+  }
+  CHECK(w.offset_of(first_index + ends.size()) == w.size());
+}
+
+// Appends records with write_log's contents for indexes [from, to) to an open writer.
+void append_range(WalWriter& w, uint64_t from, uint64_t to) {
+  for (uint64_t index = from; index < to; ++index) {
+    const size_t size = static_cast<size_t>(index * 3 % 11);
+    w.append(1 + index / 3, index, size == 0 ? RecordType::kNoop : RecordType::kCommand,
+             payload_for(index, size));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("wal: open indexes the offsets of the records it keeps") {
+  TempDir dir;
+  const std::string path = dir.file("wal.bin");
+  // Records larger than the 1 MiB scan window are skipped over, not read.
+  SUBCASE("small records") {
+    const std::vector<uint64_t> ends = write_log(path, 1, 40);
+    auto writer = WalWriter::open(path, ends.back());
+    REQUIRE(writer.ok());
+    check_offsets(**writer, 1, ends);
+  }
+  SUBCASE("records across and beyond the scan window") {
+    const std::vector<uint64_t> ends = write_log(path, 50, 7, 700 << 10);
+    auto writer = WalWriter::open(path, ends.back());
+    REQUIRE(writer.ok());
+    check_offsets(**writer, 50, ends);
+  }
+  SUBCASE("a torn tail is not indexed") {
+    const std::vector<uint64_t> ends = write_log(path, 1, 5);
+    write_file(path, read_file(path) + "torn");
+    auto writer = WalWriter::open(path, ends.back());
+    REQUIRE(writer.ok());
+    check_offsets(**writer, 1, ends);
+  }
+  SUBCASE("a valid_size inside a record is refused and the file left whole") {
+    const std::vector<uint64_t> ends = write_log(path, 1, 5);
+    const std::string before = read_file(path);
+    for (uint64_t bad : {ends[1] + 1, ends[1] + 25, ends.back() - 1, uint64_t{3}}) {
+      CAPTURE(bad);
+      auto writer = WalWriter::open(path, bad);
+      REQUIRE_FALSE(writer.ok());
+      CHECK(writer.status().is_invalid_argument());
+      CHECK(read_file(path) == before);
+    }
+  }
+  SUBCASE("an empty file has no records and no known next index") {
+    auto writer = WalWriter::open(path, 0);
+    REQUIRE(writer.ok());
+    CHECK((*writer)->record_count() == 0);
+    CHECK((*writer)->first_index() == 0);
+    CHECK((*writer)->last_index() == 0);
+  }
+}
+
+TEST_CASE("wal: a writer on an empty file may start at any index") {
+  TempDir dir;
+  const std::string path = dir.file("wal.bin");
+  {
+    auto writer = WalWriter::open(path, 0);
+    REQUIRE(writer.ok());
+    WalWriter& w = **writer;
+    append_range(w, 1000, 1005);
+    CHECK(w.first_index() == 1000);
+    CHECK(w.last_index() == 1004);
+    w.sync();
+  }
+  Recovered r = recover(path);
+  REQUIRE(r.status.ok());
+  check_records(r.records, 1000, 5);
+  auto writer = WalWriter::open(path, r.info.valid_bytes);
+  REQUIRE(writer.ok());
+  CHECK((*writer)->first_index() == 1000);
+  CHECK((*writer)->last_index() == 1004);
+  REQUIRE((*writer)->truncate_from(1000).ok());
+  CHECK((*writer)->size() == 0);
+  CHECK((*writer)->first_index() == 1000);
+  CHECK((*writer)->last_index() == 999);
+}
+
+TEST_CASE("wal: truncate_from keeps exactly the prefix and appends continue there") {
+  TempDir dir;
+  const std::string path = dir.file("wal.bin");
+  const std::vector<uint64_t> ends = write_log(path, 1, 8);  // indexes 1..8, synced
+  const std::string before = read_file(path);
+
+  // cut: the first index removed. Cases run with records only in the file, and with
+  // 9..11 appended on top of it (buffered, or flushed but not synced).
+  for (uint64_t cut : {1, 4, 8, 9}) {
+    for (int extra : {0, 1, 2}) {
+      CAPTURE(cut);
+      CAPTURE(extra);
+      write_file(path, before);
+      {
+        auto writer = WalWriter::open(path, before.size());
+        REQUIRE(writer.ok());
+        WalWriter& w = **writer;
+        if (extra > 0) append_range(w, 9, 12);
+        if (extra == 2) w.flush();
+        REQUIRE(w.truncate_from(cut).ok());
+        const uint64_t kept = cut == 1 ? 0 : ends[cut - 2];
+        CHECK(w.size() == kept);
+        CHECK(w.buffered_bytes() == 0);
+        CHECK(w.synced_size() == kept);  // the cut is already durable
+        CHECK(w.last_index() == cut - 1);
+        CHECK(w.first_index() == 1);
+        CHECK(read_file(path) == before.substr(0, kept));
+        check_offsets(w, 1, std::vector<uint64_t>(ends.begin(), ends.begin() + (cut - 1)));
+        // New entries, as a new leader would send them, continue at the cut.
+        w.append(50, cut, RecordType::kCommand, "new-" + std::to_string(cut));
+        w.append(50, cut + 1, RecordType::kCommand, "next");
+        w.sync();
+      }
+      Recovered r = recover(path);
+      REQUIRE(r.status.ok());
+      REQUIRE(r.records.size() == cut + 1);
+      check_records({r.records.begin(), r.records.begin() + (cut - 1)}, 1, cut - 1);
+      CHECK(r.records[cut - 1].index == cut);
+      CHECK(r.records[cut - 1].term == 50);
+      CHECK(r.records[cut - 1].payload == "new-" + std::to_string(cut));
+      CHECK(r.records[cut].index == cut + 1);
+      CHECK_FALSE(r.info.torn_tail);
+    }
+  }
+}
+
+TEST_CASE("wal: truncate_from inside the unflushed buffer needs no file change") {
+  TempDir dir;
+  const std::string path = dir.file("wal.bin");
+  const std::vector<uint64_t> ends = write_log(path, 1, 5);
+  const std::string before = read_file(path);
+  auto writer = WalWriter::open(path, ends.back());
+  REQUIRE(writer.ok());
+  WalWriter& w = **writer;
+  append_range(w, 6, 10);
+  const uint64_t start_8 = w.offset_of(8);
+  REQUIRE(w.truncate_from(8).ok());
+  CHECK(w.size() == start_8);
+  CHECK(w.buffered_bytes() == start_8 - ends.back());
+  CHECK(w.last_index() == 7);
+  CHECK(read_file(path) == before);
+  append_range(w, 8, 9);
+  REQUIRE(w.truncate_from(7).ok());  // a second cut, still in the buffer
+  CHECK(w.last_index() == 6);
+  append_range(w, 7, 12);
+  w.sync();
+  Recovered r = recover(path);
+  REQUIRE(r.status.ok());
+  check_records(r.records, 1, 11);
+}
+
+TEST_CASE("wal: truncate_from outside the log changes nothing") {
+  TempDir dir;
+  const std::string path = dir.file("wal.bin");
+  const std::vector<uint64_t> ends = write_log(path, 10, 5);  // indexes 10..14
+  const std::string before = read_file(path);
+  auto writer = WalWriter::open(path, ends.back());
+  REQUIRE(writer.ok());
+  WalWriter& w = **writer;
+
+  SUBCASE("last_index() + 1 is an OK no-op that pins the next index") {
+    REQUIRE(w.truncate_from(15).ok());
+    CHECK(w.last_index() == 14);
+    CHECK(read_file(path) == before);
+    append_range(w, 15, 16);
+    w.sync();
+    Recovered r = recover(path);
+    REQUIRE(r.status.ok());
+    check_records(r.records, 10, 6);
+  }
+  SUBCASE("before first_index() or past last_index() + 1 is InvalidArgument") {
+    for (uint64_t bad : {0, 9, 16, 1000}) {
+      CAPTURE(bad);
+      const Status s = w.truncate_from(bad);
+      CHECK(s.is_invalid_argument());
+      CHECK(s.message().find(path) == 0);
+      CHECK(w.first_index() == 10);
+      CHECK(w.last_index() == 14);
+      CHECK(read_file(path) == before);
+    }
+  }
+  SUBCASE("a fresh writer on an empty file takes any index and pins it") {
+    const std::string empty_path = dir.file("empty.bin");
+    auto empty = WalWriter::open(empty_path, 0);
+    REQUIRE(empty.ok());
+    REQUIRE((*empty)->truncate_from(77).ok());
+    CHECK((*empty)->first_index() == 77);
+    CHECK((*empty)->last_index() == 76);
+    CHECK((*empty)->offset_of(77) == 0);
+    CHECK((*empty)->truncate_from(78).is_invalid_argument());
+    append_range(**empty, 77, 79);
+    CHECK((*empty)->last_index() == 78);
+  }
+}
+
+TEST_CASE("wal: offsets stay right across truncate_from and rewrite_from") {
+  TempDir dir;
+  const std::string path = dir.file("wal.bin");
+  const std::vector<uint64_t> ends = write_log(path, 1, 10);
+  auto writer = WalWriter::open(path, ends.back());
+  REQUIRE(writer.ok());
+  WalWriter& w = **writer;
+
+  SUBCASE("truncate, then rewrite") {
+    REQUIRE(w.truncate_from(8).ok());  // keeps 1..7
+    REQUIRE(w.rewrite_from(w.offset_of(4)).ok());  // keeps 4..7
+    check_offsets(w, 4, std::vector<uint64_t>(ends.begin() + 3, ends.begin() + 7), ends[2]);
+    REQUIRE(w.truncate_from(6).ok());  // keeps 4..5
+    check_offsets(w, 4, {ends[3], ends[4]}, ends[2]);
+    append_range(w, 6, 9);
+    w.sync();
+    Recovered r = recover(path);
+    REQUIRE(r.status.ok());
+    check_records(r.records, 4, 5);
+    CHECK(r.info.valid_bytes == ends[7] - ends[2]);
+  }
+  SUBCASE("rewrite, then truncate") {
+    REQUIRE(w.rewrite_from(ends[4]).ok());  // keeps 6..10
+    check_offsets(w, 6, std::vector<uint64_t>(ends.begin() + 5, ends.end()), ends[4]);
+    CHECK(w.truncate_from(5).is_invalid_argument());  // now only in the snapshot
+    REQUIRE(w.truncate_from(9).ok());                 // keeps 6..8
+    CHECK(read_file(path).size() == ends[7] - ends[4]);
+    append_range(w, 9, 12);
+    w.flush();
+    CHECK(w.last_index() == 11);
+    for (uint64_t i = 6; i <= 10; ++i) CHECK(w.offset_of(i) == ends[i - 2] - ends[4]);
+    w.sync();
+    Recovered r = recover(path);
+    REQUIRE(r.status.ok());
+    check_records(r.records, 6, 6);
+  }
+  SUBCASE("rewrite to the end, then truncate at the next index") {
+    REQUIRE(w.rewrite_from(w.size()).ok());
+    CHECK(w.record_count() == 0);
+    CHECK(w.first_index() == 11);
+    CHECK(w.last_index() == 10);
+    CHECK(w.truncate_from(10).is_invalid_argument());
+    REQUIRE(w.truncate_from(11).ok());
+    append_range(w, 11, 13);
+    REQUIRE(w.truncate_from(12).ok());
+    w.sync();
+    Recovered r = recover(path);
+    REQUIRE(r.status.ok());
+    check_records(r.records, 11, 1);
+  }
+  // A reopened writer indexes the same offsets the running one had.
+  w.sync();
+  auto reopened = WalWriter::open(path, w.size());
+  REQUIRE(reopened.ok());
+  CHECK((*reopened)->first_index() == w.first_index());
+  CHECK((*reopened)->last_index() == w.last_index());
+  if (w.record_count() > 0) {
+    for (uint64_t i = w.first_index(); i <= w.last_index() + 1; ++i) {
+      CHECK((*reopened)->offset_of(i) == w.offset_of(i));
+    }
+  }
+}
