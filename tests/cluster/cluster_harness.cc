@@ -17,33 +17,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "testing/child_process.h"
+
 namespace kv::cluster::test {
-namespace {
 
-void prepare_child() {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::signal(SIGPIPE, SIG_DFL);
-}
-
-int decode(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
-struct Argv {
-  explicit Argv(const std::vector<std::string>& argv) : strings(argv) {
-    for (auto& s : strings) ptrs.push_back(s.data());
-    ptrs.push_back(nullptr);
-  }
-  std::vector<std::string> strings;
-  std::vector<char*> ptrs;
-};
-
-}  // namespace
+using kv::testing::decode_wait_status;
+using kv::testing::prepare_child;
+using kv::testing::ExecArgs;
 
 std::string kvcluster_bin() { return std::string(KV_BIN_DIR) + "/kvcluster"; }
 std::string kvstore_bin() { return std::string(KV_BIN_DIR) + "/kvstore"; }
@@ -65,7 +45,7 @@ bool pid_gone(pid_t pid) {
 }
 
 CommandResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
-  Argv args(argv);
+  ExecArgs args(argv);
   int out[2], err[2];
   REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
   REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
@@ -111,7 +91,7 @@ CommandResult run(const std::vector<std::string>& argv, std::chrono::millisecond
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  r.exit_code = open > 0 ? -1 : decode(status);
+  r.exit_code = open > 0 ? -1 : decode_wait_status(status);
   return r;
 }
 
@@ -131,7 +111,7 @@ TestCluster::~TestCluster() {
 void TestCluster::start_supervisor(const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {kvcluster_bin(), "-c", config_path(), "up"};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  Argv args(argv);
+  ExecArgs args(argv);
   std::string out = dir_.sub("up.out"), err = dir_.sub("up.err");
   int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -159,7 +139,7 @@ std::optional<int> TestCluster::wait_supervisor(std::chrono::milliseconds timeou
       [&] {
         int status = 0;
         if (::waitpid(supervisor_, &status, WNOHANG) == supervisor_) {
-          code = decode(status);
+          code = decode_wait_status(status);
           reaped_ = true;
           return true;
         }

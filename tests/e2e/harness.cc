@@ -21,38 +21,21 @@
 #include <sstream>
 
 #include "net/socket_util.h"
+#include "testing/child_process.h"
 #include "protocol/resp_reply.h"
 
 namespace kv::e2e {
 
+using kv::testing::decode_wait_status;
+using kv::testing::ExecArgs;
+
 namespace {
 
-// Owns the argv strings and the char* array execv needs; built before fork so the child
-// only calls async-signal-safe functions.
-struct ExecArgs {
-  explicit ExecArgs(const std::vector<std::string>& argv) : strings(argv) {
-    for (auto& s : strings) ptrs.push_back(s.data());
-    ptrs.push_back(nullptr);
-  }
-  std::vector<std::string> strings;
-  std::vector<char*> ptrs;
-};
-
-// In the child, between fork and exec: a clean signal state, no inherited descriptors
-// beyond 0-2, and death with the test process so no node outlives a crashed test binary.
+// In the child, between fork and exec: the shared set-up, and no inherited descriptors
+// beyond 0-2.
 void prepare_child() {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::signal(SIGPIPE, SIG_DFL);
+  kv::testing::prepare_child();
   ::syscall(SYS_close_range, 3u, ~0u, 0u);
-}
-
-int decode_wait_status(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
 }
 
 }  // namespace
