@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kv::server {
 
@@ -19,6 +20,18 @@ enum class FsyncPolicy {
 std::string_view fsync_policy_name(FsyncPolicy policy);
 std::optional<FsyncPolicy> parse_fsync_policy(std::string_view name);
 
+// One member of the Raft group, as named by --peers ("id=host:port").
+struct PeerAddress {
+  uint64_t id = 0;
+  std::string host;
+  uint16_t port = 0;
+  std::string addr() const { return host + ":" + std::to_string(port); }
+};
+
+// Parses --peers: "1=127.0.0.1:9001,2=127.0.0.1:9002,...". Returns "" and fills *out, or
+// what is wrong (one line, naming the bad item).
+std::string parse_peers(std::string_view text, std::vector<PeerAddress>* out);
+
 struct ServerConfig {
   std::string bind = "127.0.0.1";
   uint16_t port = 9001;
@@ -30,6 +43,23 @@ struct ServerConfig {
   size_t max_request_bytes = 1024ull * 1024 * 1024;
   // Once wal.bin grows past this, the key space is snapshotted and the log trimmed.
   uint64_t snapshot_wal_bytes = 64ull * 1024 * 1024;
+
+  // Replication (Raft). With no other member than itself the node is a standalone
+  // one-member group and takes the direct path (no RaftNode at all).
+  uint64_t node_id = 1;
+  std::vector<PeerAddress> members;  // the whole group, this node included
+  std::string cluster_secret;         // peers prove membership with it (KVPEER)
+  int tick_ms = 10;
+  int election_timeout_ms = 300;
+  bool unsafe_local_reads = false;  // testing only: reads skip ReadIndex (not linearizable)
+
+  bool raft_enabled() const { return members.size() > 1; }
+  const PeerAddress* member(uint64_t id) const {
+    for (const auto& m : members) {
+      if (m.id == id) return &m;
+    }
+    return nullptr;
+  }
 };
 
 }  // namespace kv::server

@@ -4,11 +4,21 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 
 #include "protocol/resp_parser.h"
 
 namespace kv::server {
+
+// A reply that cannot be written to `out` yet because an earlier command's reply is still
+// being decided (raft mode: a write waiting for its commit, a read for ReadIndex, a command
+// forwarded to the leader). Replies leave in command order.
+struct ReplySlot {
+  uint64_t seq = 0;
+  bool done = false;
+  std::string reply;
+};
 
 struct Connection {
   Connection(int fd, uint64_t id, protocol::ParserLimits limits) : fd(fd), id(id), parser(limits) {}
@@ -24,6 +34,12 @@ struct Connection {
   bool pending = false;       // queued in the server's list of connections with output
   std::string name;           // CLIENT SETNAME
   std::string peer;           // "127.0.0.1:51234"
+  // Raft mode.
+  std::deque<ReplySlot> waiting;  // consecutive seqs; empty => replies go straight to `out`
+  uint64_t next_seq = 0;
+  uint64_t peer_id = 0;           // another member, authenticated by KVPEER
+  bool readonly = false;          // READONLY: reads served locally, possibly stale
+  uint64_t last_write_index = 0;  // log index of this connection's last write (read your writes)
 };
 
 }  // namespace kv::server

@@ -8,12 +8,16 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <fmt/core.h>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "common/logging.h"
 #include "net/event_loop.h"
 #include "server/config.h"
+#include "server/raft_host.h"
 #include "server/server.h"
 #include "server/store.h"
 
@@ -83,6 +87,26 @@ int main(int argc, char** argv) {
                  "Snapshot the key space and trim wal.bin once it grows past this (e.g. 64MB)")
       ->transform(CLI::AsSizeValue(false))
       ->capture_default_str();
+  std::string peers;
+  app.add_option("--id", config.node_id, "This node's id in the Raft group (see --peers)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{UINT32_MAX}))
+      ->capture_default_str();
+  app.add_option("--peers", peers, "Every member of the replicated group, this node included: "
+                 "id=host:port,... (e.g. 1=127.0.0.1:9001,2=127.0.0.1:9002,3=127.0.0.1:9003). "
+                 "Without it the node is a standalone one-member group");
+  app.add_option("--cluster-secret", config.cluster_secret, "Secret shared by the members; peers "
+                 "without it are refused. Default: $KV_CLUSTER_SECRET (preferred: not shown by ps)");
+  app.add_option("--tick-ms", config.tick_ms, "Raft clock tick")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_option("--election-timeout-ms", config.election_timeout_ms,
+                 "A follower that hears no leader for a random time in [T, 2T) starts an "
+                 "election; the leader sends heartbeats every T/6")
+      ->check(CLI::Range(10, 60000))
+      ->capture_default_str();
+  app.add_flag("--unsafe-local-reads", config.unsafe_local_reads,
+               "TESTING ONLY: serve reads from this node's own state with no leader check. "
+               "Breaks linearizability on purpose (tools/chaos --unsafe shows the checker catch it)");
   app.add_option("--log-level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
@@ -97,6 +121,29 @@ int main(int argc, char** argv) {
     return 2;
   }
   config.fsync = *kv::server::parse_fsync_policy(fsync);
+  if (!peers.empty()) {
+    std::string why = kv::server::parse_peers(peers, &config.members);
+    if (why.empty() && config.member(config.node_id) == nullptr) {
+      why = "this node's --id " + std::to_string(config.node_id) + " is not in the list";
+    }
+    if (!why.empty()) {
+      std::fprintf(stderr, "kvstore: --peers: %s (see kvstore --help)\n", why.c_str());
+      return 2;
+    }
+    if (config.cluster_secret.empty()) {
+      const char* env = std::getenv("KV_CLUSTER_SECRET");
+      if (env != nullptr) config.cluster_secret = env;
+    }
+    if (config.raft_enabled() && config.cluster_secret.empty()) {
+      std::fprintf(stderr, "kvstore: --peers names other members but there is no cluster secret "
+                           "(set --cluster-secret or KV_CLUSTER_SECRET)\n");
+      return 2;
+    }
+    if (config.election_timeout_ms < 3 * config.tick_ms) {
+      std::fprintf(stderr, "kvstore: --election-timeout-ms must be at least 3 ticks (--tick-ms)\n");
+      return 2;
+    }
+  }
   using kv::log::Level;
   kv::log::set_min_level(log_level == "debug"  ? Level::kDebug
                          : log_level == "warn" ? Level::kWarn
@@ -122,6 +169,14 @@ int main(int argc, char** argv) {
 
   kv::net::EventLoop loop;
   kv::server::Server server(config, &loop, store->get(), *listen_fd);
+  std::unique_ptr<kv::server::RaftHost> raft;
+  if (config.raft_enabled()) {
+    raft = std::make_unique<kv::server::RaftHost>(
+        config, &loop, store->get(),
+        [&server](const kv::server::ReplyTo& to, std::string reply) { server.deliver(to, std::move(reply)); });
+    if (kv::Status s = raft->start(); !s.ok()) return fail(s.message());
+    server.set_raft(raft.get());
+  }
   if (kv::Status s = server.start(); !s.ok()) return fail(s.message());
   (void)loop.add(signal_fd, EPOLLIN, [&](uint32_t) {
     signalfd_siginfo si{};
@@ -134,12 +189,14 @@ int main(int argc, char** argv) {
   // The seed's readiness line, kept as is: scripts and kvcluster wait for it.
   std::printf("[node] listening on port %u\n", static_cast<unsigned>(server.port()));
   std::fflush(stdout);
-  kv::log::info("data dir {}, fsync {}, {} keys", config.data_dir,
-                kv::server::fsync_policy_name(config.fsync), (*store)->keys().size());
+  kv::log::info("data dir {}, fsync {}, {} keys{}", config.data_dir,
+                kv::server::fsync_policy_name(config.fsync), (*store)->keys().size(),
+                config.raft_enabled() ? fmt::format(", raft node {} of {}", config.node_id, config.members.size()) : std::string());
 
   loop.run();
 
   server.shutdown();
+  raft.reset();
   (*store)->close();
   kv::log::info("stopped cleanly");
   return 0;

@@ -15,6 +15,7 @@
 #include "net/socket_util.h"
 #include "protocol/resp_writer.h"
 #include "server/command_table.h"
+#include "server/string_util.h"
 
 namespace kv::server {
 namespace {
@@ -23,6 +24,8 @@ constexpr size_t kReadChunk = 64 * 1024;
 // Stop reading from a client whose unread replies pass this; resume once they drain.
 constexpr size_t kOutputHighWater = 64 * 1024 * 1024;
 constexpr std::chrono::milliseconds kTickInterval{100};
+// Stop reading from a client with this many replies still being decided (raft mode).
+constexpr size_t kMaxWaitingReplies = 64 * 1024;
 
 std::string peer_name(int fd) {
   sockaddr_storage ss{};
@@ -66,7 +69,11 @@ Status Server::start() {
   if (!s.ok()) return s;
   loop_->set_before_sleep([this] {
     // Order matters: the log sync first, then the replies it covers.
-    store_->sync_for_replies();
+    if (raft_ != nullptr) {
+      raft_->before_sleep();
+    } else {
+      store_->sync_for_replies();
+    }
     flush_outputs();
   });
   arm_tick();
@@ -76,6 +83,7 @@ Status Server::start() {
 void Server::arm_tick() {
   tick_timer_ = loop_->run_after(kTickInterval, [this] {
     store_->tick();
+    if (raft_ != nullptr) raft_->tick_housekeeping();
     arm_tick();
   });
 }
@@ -189,18 +197,93 @@ void Server::execute(Connection* conn, std::vector<std::string>& args) {
   stats_.commands_processed++;
   const CommandSpec* spec = CommandTable::instance().find(args[0]);
   if (spec == nullptr) {
-    reply_unknown_command(&conn->out, args);
+    if (execute_peer_command(conn, args)) return;
+    reply_unknown_command(reply_buffer(conn), args);
     return;
   }
   if (!CommandTable::arity_ok(*spec, args.size())) {
-    reply_wrong_arity(&conn->out, args[0]);
+    reply_wrong_arity(reply_buffer(conn), args[0]);
     return;
   }
-  // Log before apply: the log, not the key space, is the source of truth. The reply waits
-  // in conn->out until the pre-sleep hook has synced this record.
-  if (spec->flags & kWrite) store_->log_command(args);
-  CommandContext ctx{args, &conn->out, &store_->keys(), this, conn};
+  if (raft_ != nullptr && (spec->flags & (kWrite | kReadOnly))) {
+    const bool local_read = (spec->flags & kReadOnly) && !(spec->flags & kWrite) &&
+                            (conn->readonly || config_.unsafe_local_reads);
+    if (!local_read) {
+      // Replicated: the reply comes back later through deliver(), in command order.
+      raft_->submit(*spec, args, open_slot(conn), conn->peer_id != 0, &conn->last_write_index);
+      return;
+    }
+  } else if (spec->flags & kWrite) {
+    // Standalone. Log before apply: the log, not the key space, is the source of truth. The
+    // reply waits in conn->out until the pre-sleep hook has synced this record.
+    store_->log_command(args);
+  }
+  CommandContext ctx{args, reply_buffer(conn), &store_->keys(), this, conn};
   spec->handler(ctx);
+}
+
+// KVPEER <secret> <id> and KVRAFT <message>: the internal commands members send each
+// other (peer_link.h). Returns false when args is not one of them.
+bool Server::execute_peer_command(Connection* conn, std::vector<std::string>& args) {
+  const bool is_raft = equals_ignore_case(args[0], "kvraft");
+  const bool is_hello = equals_ignore_case(args[0], "kvpeer");
+  if (!is_raft && !is_hello) return false;
+  if (is_hello) {
+    uint64_t id = 0;
+    bool ok = raft_ != nullptr && args.size() == 3 && !raft_->secret().empty() &&
+              args[1] == raft_->secret() && parse_uint64(args[2]).has_value() && (id = *parse_uint64(args[2])) != 0 && raft_->is_member(id) &&
+              id != config_.node_id;
+    if (!ok) {
+      protocol::write_error(reply_buffer(conn), "NOAUTH not a member of this cluster (wrong secret or id)");
+      conn->closing = true;
+      return true;
+    }
+    conn->peer_id = id;
+    protocol::write_simple(reply_buffer(conn), "OK");
+    return true;
+  }
+  if (conn->peer_id == 0 || args.size() != 2) {
+    protocol::write_error(reply_buffer(conn), "NOAUTH KVRAFT is for cluster members (KVPEER first)");
+    conn->closing = true;
+    return true;
+  }
+  raft_->receive(args[1]);  // no reply: Raft answers with messages of its own
+  return true;
+}
+
+std::string* Server::reply_buffer(Connection* conn) {
+  if (conn->waiting.empty()) return &conn->out;
+  conn->waiting.push_back({conn->next_seq++, true, {}});
+  return &conn->waiting.back().reply;
+}
+
+ReplyTo Server::open_slot(Connection* conn) {
+  conn->waiting.push_back({conn->next_seq++, false, {}});
+  return ReplyTo{conn->fd, conn->id, conn->waiting.back().seq};
+}
+
+void Server::deliver(const ReplyTo& to, std::string reply) {
+  Connection* conn = find(to.fd);
+  if (conn == nullptr || conn->id != to.conn_id || conn->waiting.empty()) return;  // gone
+  uint64_t first = conn->waiting.front().seq;
+  if (to.seq < first || to.seq - first >= conn->waiting.size()) return;
+  ReplySlot& slot = conn->waiting[to.seq - first];
+  slot.done = true;
+  slot.reply = std::move(reply);
+  drain_slots(conn);
+}
+
+void Server::drain_slots(Connection* conn) {
+  bool moved = false;
+  while (!conn->waiting.empty() && conn->waiting.front().done) {
+    conn->out += conn->waiting.front().reply;
+    conn->waiting.pop_front();
+    moved = true;
+  }
+  if (moved) {
+    queue_output(conn);
+    update_interest(conn);
+  }
 }
 
 void Server::queue_output(Connection* conn) {
@@ -240,7 +323,7 @@ void Server::write_output(Connection* conn) {
   }
   conn->out.erase(0, off);
   if (conn->out.empty() && conn->out.capacity() > kReadChunk * 4) conn->out.shrink_to_fit();
-  if (conn->out.empty() && conn->closing) {
+  if (conn->out.empty() && conn->closing && conn->waiting.empty()) {
     close_connection(conn);
     return;
   }
@@ -248,7 +331,8 @@ void Server::write_output(Connection* conn) {
 }
 
 void Server::update_interest(Connection* conn) {
-  bool want_read = !conn->closing && conn->out.size() < kOutputHighWater;
+  bool want_read = !conn->closing && conn->out.size() < kOutputHighWater &&
+                   conn->waiting.size() < kMaxWaitingReplies;
   bool want_write = !conn->out.empty() && !conn->pending;
   if (want_read == conn->reading && want_write == conn->writing) return;
   conn->reading = want_read;

@@ -15,6 +15,7 @@
 #include "net/event_loop.h"
 #include "server/config.h"
 #include "server/connection.h"
+#include "server/raft_host.h"
 #include "server/store.h"
 
 namespace kv::server {
@@ -35,6 +36,12 @@ class Server {
   // Takes ownership of listen_fd (from bind_listener).
   Server(ServerConfig config, net::EventLoop* loop, Store* store, int listen_fd);
   ~Server();
+
+  // Raft mode: the host that replicates writes and confirms reads (set before start()).
+  void set_raft(RaftHost* raft) { raft_ = raft; }
+  RaftHost* raft() const { return raft_; }
+  // A deferred reply is ready (RaftHost calls this): queued behind earlier replies.
+  void deliver(const ReplyTo& to, std::string reply);
 
   // Starts accepting connections and installs the loop's before-sleep hook and timers.
   Status start();
@@ -57,6 +64,10 @@ class Server {
   void on_event(int fd, uint32_t events);
   void on_readable(Connection* conn);
   void execute(Connection* conn, std::vector<std::string>& args);
+  bool execute_peer_command(Connection* conn, std::vector<std::string>& args);
+  std::string* reply_buffer(Connection* conn);
+  ReplyTo open_slot(Connection* conn);
+  void drain_slots(Connection* conn);
   void queue_output(Connection* conn);
   void flush_outputs();      // the pre-sleep hook's second half
   void write_output(Connection* conn);
@@ -67,6 +78,7 @@ class Server {
   ServerConfig config_;
   net::EventLoop* loop_;
   Store* store_;
+  RaftHost* raft_ = nullptr;
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   std::vector<std::unique_ptr<Connection>> conns_;  // indexed by fd

@@ -43,6 +43,18 @@ void cmd_quit(CommandContext& c) {
   c.conn->closing = true;
 }
 
+// READONLY / READWRITE, as on Redis Cluster replicas: reads on this connection are served
+// from this node's own state (fast, possibly stale) instead of through the leader.
+void cmd_readonly(CommandContext& c) {
+  c.conn->readonly = true;
+  write_simple(c.out, "OK");
+}
+
+void cmd_readwrite(CommandContext& c) {
+  c.conn->readonly = false;
+  write_simple(c.out, "OK");
+}
+
 void cmd_select(CommandContext& c) {
   auto db = parse_int64(c.args[1]);
   if (!db) {
@@ -262,6 +274,8 @@ void add_server_commands(std::vector<CommandSpec>* specs) {
       {"echo", 2, kConnection | kFast, cmd_echo},
       {"quit", -1, kConnection | kFast, cmd_quit},
       {"select", 2, kConnection | kFast, cmd_select},
+      {"readonly", 1, kConnection | kFast, cmd_readonly},
+      {"readwrite", 1, kConnection | kFast, cmd_readwrite},
       {"hello", -1, kConnection | kFast, cmd_hello},
       {"command", -1, kConnection, cmd_command},
       {"config", -2, kConnection, cmd_config},

@@ -78,17 +78,23 @@ std::string Server::info(std::string_view section) const {
     field("total_protocol_errors", stats_.protocol_errors);
   }
   if (all || section == "raft") {
-    // A standalone node is a one-member Raft group: always its own leader, in term 1, and
-    // everything it has logged is committed and applied.
     header("Raft");
-    field("role", "leader");
-    field("node_id", 1);
-    field("term", 1);
-    field("leader_id", 1);
-    field("leader_addr", fmt::format("{}:{}", config_.bind, port_));
-    field("members", 1);
-    field("commit_index", store_->last_index());
-    field("applied_index", store_->last_index());
+    if (raft_ != nullptr) {
+      s += raft_->info_fields();
+    } else {
+      // A standalone node is a one-member Raft group: always its own leader, in term 1,
+      // and everything it has logged is committed and applied.
+      field("role", "leader");
+      field("node_id", config_.node_id);
+      field("term", 1);
+      field("leader_id", config_.node_id);
+      field("leader_addr", fmt::format("{}:{}", config_.bind, port_));
+      field("commit_index", store_->last_index());
+      field("applied_index", store_->last_index());
+      field("last_index", store_->last_index());
+      field("snapshot_index", store_->snapshot_index());
+      field("members", 1);
+    }
   }
   if (all || section == "keyspace") {
     header("Keyspace");

@@ -23,6 +23,7 @@ using Clock = std::chrono::steady_clock;
 
 Store::Store(const ServerConfig& config, storage::DataDirLock lock)
     : data_dir_(config.data_dir),
+      raft_(config.raft_enabled()),
       fsync_(config.fsync),
       snapshot_wal_bytes_(config.snapshot_wal_bytes),
       lock_(std::move(lock)),
@@ -49,9 +50,13 @@ Status Store::recover() {
   if (!loaded.ok()) return loaded.status();
   if (*loaded) {
     snapshot_index_ = meta.last_index;
+    snapshot_term_ = meta.last_term;
     last_index_ = meta.last_index;
+    applied_index_ = meta.last_index;
+    applied_term_ = meta.last_term;
     stats_.recovered_from_snapshot = meta.count;
   }
+  if (raft_) return recover_raft_log();
 
   const std::string wal_path = storage::join_path(data_dir_, "wal.bin");
   const CommandTable& table = CommandTable::instance();
@@ -99,6 +104,96 @@ Status Store::recover() {
   return Status::OK();
 }
 
+Status Store::recover_raft_log() {
+  const std::string wal_path = storage::join_path(data_dir_, "wal.bin");
+  storage::WalRecoveryInfo info;
+  bool diverged = false;
+  Status s = storage::read_wal(wal_path, [&](const storage::Record& rec) -> Status {
+    if (diverged) return Status::OK();
+    if (rec.index <= snapshot_index_) {
+      // A crash between installing a leader's snapshot and emptying the log leaves the old
+      // log behind it. If it disagrees with the snapshot at its last index, it is not a
+      // prefix of the leader's log: drop all of it.
+      if (rec.index == snapshot_index_ && rec.term != snapshot_term_) diverged = true;
+      return Status::OK();
+    }
+    if (rec.index != last_index_ + 1) {
+      return Status::Corruption(fmt::format(
+          "{}: record index {} does not follow index {} (snapshot.bin ends at {})", wal_path,
+          rec.index, last_index_, snapshot_index_));
+    }
+    last_index_ = rec.index;
+    stats_.recovered_records++;
+    recovered_records_.push_back(rec);
+    return Status::OK();
+  }, &info);
+  if (!s.ok()) return s;
+  if (info.torn_tail) {
+    stats_.recovered_torn_tail = true;
+    log::warn("{}: torn tail at offset {} truncated (an append interrupted by a crash)", wal_path,
+              info.valid_bytes);
+  }
+  if (diverged) {
+    log::warn("{}: log disagrees with snapshot.bin at index {}; continuing from the snapshot",
+              wal_path, snapshot_index_);
+  }
+  auto wal = storage::WalWriter::open(wal_path, info.valid_bytes);
+  if (!wal.ok()) return wal.status();
+  wal_ = std::move(wal).value();
+  if (diverged || wal_->record_count() == 0 || wal_->last_index() < snapshot_index_) {
+    Status r = wal_->reset(snapshot_index_ + 1);
+    if (!r.ok()) return r;
+    recovered_records_.clear();
+    last_index_ = snapshot_index_;
+  }
+  // Records the snapshot already covers may stay until the next trim: Raft never reads them.
+  log::info("raft log: snapshot at index {} (term {}), {} log records after it, last index {}",
+            snapshot_index_, snapshot_term_, recovered_records_.size(), last_index_);
+  return Status::OK();
+}
+
+void Store::append_entry(uint64_t term, uint64_t index, storage::RecordType type,
+                         std::string_view payload) {
+  wal_->append(term, index, type, payload);
+  last_index_ = index;
+}
+
+void Store::truncate_log(uint64_t index) {
+  Status s = wal_->truncate_from(index);
+  if (!s.ok()) log::fatal("truncating the log at index {}: {}", index, s.ToString());
+  last_index_ = index - 1;
+}
+
+Status Store::install_snapshot(std::string_view image, uint64_t* last_index, uint64_t* last_term) {
+  if (snapshot_pid_ > 0) {
+    ::kill(snapshot_pid_, SIGKILL);
+    ::waitpid(snapshot_pid_, nullptr, 0);
+    snapshot_pid_ = -1;
+  }
+  storage::SnapshotMeta meta;
+  Status s = storage::install_snapshot_image(data_dir_, image, &meta);
+  if (s.is_corruption()) return s;
+  if (!s.ok()) log::fatal("installing a snapshot: {}", s.ToString());
+  keys_.clear();
+  auto loaded = storage::load_snapshot(data_dir_, &meta, [this](std::string_view k, std::string_view v) {
+    keys_.set(k, v);
+  });
+  if (!loaded.ok()) log::fatal("loading the installed snapshot: {}", loaded.status().ToString());
+  // The snapshot is durable: only now may the old log go (a crash in between is handled by
+  // recover_raft_log).
+  wal_->flush();
+  s = wal_->reset(meta.last_index + 1);
+  if (!s.ok()) log::fatal("emptying the log after a snapshot: {}", s.ToString());
+  snapshot_index_ = last_index_ = applied_index_ = meta.last_index;
+  snapshot_term_ = applied_term_ = meta.last_term;
+  completed_snapshot_.reset();
+  log::info("snapshot from the leader installed: index {} term {}, {} keys", meta.last_index,
+            meta.last_term, keys_.size());
+  *last_index = meta.last_index;
+  *last_term = meta.last_term;
+  return Status::OK();
+}
+
 void Store::log_command(const std::vector<std::string>& argv) {
   // Encode straight into a reused buffer: this is the write hot path.
   static thread_local std::string payload;
@@ -143,10 +238,11 @@ void Store::tick() {
 
 void Store::maybe_start_snapshot() {
   if (wal_->size() < snapshot_wal_bytes_ || Clock::now() < next_snapshot_attempt_) return;
-  // Everything up to last_index_ must be in the file before we remember where it ends.
-  wal_->flush();
-  snapshot_pending_index_ = last_index_;
-  snapshot_wal_offset_ = wal_->size();
+  // Standalone: every logged write is applied, so the key space is at last_index_. Raft:
+  // at applied_index_ (entries past it may not even be committed).
+  snapshot_pending_index_ = raft_ ? applied_index_ : last_index_;
+  snapshot_pending_term_ = raft_ ? applied_term_ : kTerm;
+  if (snapshot_pending_index_ <= snapshot_index_) return;
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
@@ -162,7 +258,7 @@ void Store::maybe_start_snapshot() {
     // with the parent, not linger until this child finishes.
     ::close_range(3, ~0u, 0);
     Status s = storage::write_snapshot(
-        data_dir_, kTerm, snapshot_pending_index_,
+        data_dir_, snapshot_pending_term_, snapshot_pending_index_,
         [this](const std::function<void(std::string_view, std::string_view)>& emit) {
           keys_.for_each(emit);
         });
@@ -174,7 +270,7 @@ void Store::maybe_start_snapshot() {
   }
   snapshot_pid_ = pid;
   log::info("snapshot: started (pid {}) at index {}, wal.bin is {} bytes", pid,
-            snapshot_pending_index_, snapshot_wal_offset_);
+            snapshot_pending_index_, wal_->size());
 }
 
 void Store::poll_snapshot() {
@@ -191,9 +287,11 @@ void Store::poll_snapshot() {
   // snapshot.bin now durably holds records 1..snapshot_pending_index_: drop them from the log.
   uint64_t before = wal_->size();
   wal_->flush();
-  Status s = wal_->rewrite_from(snapshot_wal_offset_);
+  Status s = wal_->rewrite_from(wal_->offset_of(snapshot_pending_index_ + 1));
   if (!s.ok()) log::fatal("snapshot: trimming wal.bin failed: {}", s.ToString());
   snapshot_index_ = snapshot_pending_index_;
+  snapshot_term_ = snapshot_pending_term_;
+  completed_snapshot_ = snapshot_index_;
   stats_.snapshots_taken++;
   log::info("snapshot: index {} saved; wal.bin trimmed from {} to {} bytes", snapshot_index_,
             before, wal_->size());

@@ -1,6 +1,9 @@
 // Store: a node's durable state. Owns the data-dir lock, the key space, the write-ahead log
-// and snapshots. The WAL is the (future Raft) log: every write command becomes one record
-// (term, index); a standalone node is a one-member group in term 1.
+// and snapshots. The WAL is the Raft log: every write command becomes one record (term,
+// index). A standalone node is a one-member group in term 1 and applies each write as it
+// logs it. In raft mode (config.raft_enabled()) the RaftHost decides what is appended,
+// truncated and applied: recovery then only loads the snapshot and hands the log's records
+// to Raft, because records past the commit index may still be replaced.
 // Single-threaded (the event loop's thread); the only other actor is the forked snapshot
 // child, which reads a copy-on-write image of the key space and never talks back except
 // through its exit status.
@@ -10,6 +13,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +22,7 @@
 #include "server/config.h"
 #include "storage/data_dir_lock.h"
 #include "storage/key_space.h"
+#include "storage/wal_format.h"
 #include "storage/wal_writer.h"
 
 namespace kv::server {
@@ -58,6 +63,34 @@ class Store {
   // Clean shutdown: write + fdatasync everything, stop a running snapshot child.
   void close();
 
+  // ---- Raft mode (the RaftHost drives these) ----
+  // The log records recovery found after the snapshot (not applied): moved out once.
+  std::vector<storage::Record> take_recovered_records() { return std::move(recovered_records_); }
+  uint64_t snapshot_term() const { return snapshot_term_; }
+  // Appends one log entry (buffered). REQUIRES: index == last_index() + 1, except right
+  // after recovery or a snapshot install.
+  void append_entry(uint64_t term, uint64_t index, storage::RecordType type, std::string_view payload);
+  // Drops the log from `index` on (a follower's conflicting suffix). Fatal on I/O error.
+  void truncate_log(uint64_t index);
+  // Writes buffered entries and, under fsync always, fdatasyncs them. Returns true when the
+  // log is now as durable as the policy promises through last_index().
+  void sync_log() { sync_for_replies(); }
+  // The state machine applied through (index, term): snapshots are taken there.
+  void set_applied(uint64_t index, uint64_t term) {
+    applied_index_ = index;
+    applied_term_ = term;
+  }
+  // Replaces key space, snapshot.bin and log with a snapshot image from the leader; the log
+  // continues after the snapshot's last index. Stops a snapshot child in flight. Fatal on
+  // an I/O error; Corruption (nothing changed) if the image is damaged.
+  Status install_snapshot(std::string_view image, uint64_t* last_index, uint64_t* last_term);
+  // A snapshot finished since the last call: its last index (the log before it is gone).
+  std::optional<uint64_t> take_completed_snapshot() {
+    auto done = completed_snapshot_;
+    completed_snapshot_.reset();
+    return done;
+  }
+
   uint64_t last_index() const { return last_index_; }
   uint64_t wal_bytes() const { return wal_->size(); }
   uint64_t snapshot_index() const { return snapshot_index_; }
@@ -67,12 +100,14 @@ class Store {
  private:
   Store(const ServerConfig& config, storage::DataDirLock lock);
   Status recover();
+  Status recover_raft_log();
   void maybe_start_snapshot();
   void poll_snapshot();
 
   static constexpr uint64_t kTerm = 1;  // standalone: one-member group, term 1 forever
 
   std::string data_dir_;
+  bool raft_;  // raft mode: recovery does not apply the log; snapshots at applied_index_
   FsyncPolicy fsync_;
   uint64_t snapshot_wal_bytes_;
   storage::DataDirLock lock_;  // held for the life of the Store
@@ -82,13 +117,18 @@ class Store {
   // snapshot.bin, the rest in wal.bin.
   uint64_t last_index_ = 0;
   uint64_t snapshot_index_ = 0;
+  uint64_t snapshot_term_ = 0;
+  uint64_t applied_index_ = 0;  // raft mode
+  uint64_t applied_term_ = 0;
+  std::vector<storage::Record> recovered_records_;  // raft mode, until the host takes them
+  std::optional<uint64_t> completed_snapshot_;
   std::chrono::steady_clock::time_point last_fsync_;
 
   // The snapshot child (fork) in flight, if any: it writes the key space as of
-  // snapshot_pending_index_, which ends at byte snapshot_wal_offset_ of wal.bin.
+  // (snapshot_pending_term_, snapshot_pending_index_).
   pid_t snapshot_pid_ = -1;
   uint64_t snapshot_pending_index_ = 0;
-  uint64_t snapshot_wal_offset_ = 0;
+  uint64_t snapshot_pending_term_ = 0;
   std::chrono::steady_clock::time_point next_snapshot_attempt_;
   StoreStats stats_;
 };

@@ -255,4 +255,65 @@ Result<bool> load_snapshot(
   return true;
 }
 
+namespace {
+
+// Checks a whole snapshot image in memory: magic, checksum, pair structure.
+Status verify_image(std::string_view image, const std::string& name, SnapshotMeta* meta) {
+  if (image.size() < kSnapshotHeaderSize + kCrcSize) {
+    return Status::Corruption(name + ": truncated (" + std::to_string(image.size()) + " bytes)");
+  }
+  const char* data = image.data();
+  if (std::memcmp(data, kSnapshotMagic, kSnapshotMagicSize) != 0) {
+    return Status::Corruption(name + ": not a snapshot (bad magic)");
+  }
+  const size_t body = image.size() - kCrcSize;
+  if (crc32c::value(data, body) != coding::decode_fixed32(data + body)) {
+    return Status::Corruption(name + ": checksum mismatch");
+  }
+  SnapshotMeta m;
+  m.last_term = coding::decode_fixed64(data + kSnapshotMagicSize);
+  m.last_index = coding::decode_fixed64(data + kSnapshotMagicSize + 8);
+  m.count = coding::decode_fixed64(data + kCountOffset);
+  Status s = parse_pairs(data, body, m.count, name, nullptr);
+  if (!s.ok()) return s;
+  *meta = m;
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::string> read_snapshot_image(const std::string& dir, SnapshotMeta* meta) {
+  const std::string path = join_path(dir, kSnapshotFileName);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return Status::NotFound(path + ": no snapshot");
+    return io_error(path, "open", errno);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return io_error(path, "fstat", errno);
+  std::string image(static_cast<size_t>(st.st_size), '\0');
+  Status s = pread_all(fd.get(), image.data(), image.size(), 0, path);
+  if (!s.ok()) return s;
+  s = verify_image(image, path, meta);
+  if (!s.ok()) return s;
+  return image;
+}
+
+Status install_snapshot_image(const std::string& dir, std::string_view image, SnapshotMeta* meta) {
+  Status s = verify_image(image, "snapshot from the leader", meta);
+  if (!s.ok()) return s;
+  const std::string tmp = join_path(dir, kSnapshotTempName);
+  const std::string path = join_path(dir, kSnapshotFileName);
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) return io_error(tmp, "create", errno);
+  s = write_all(fd.get(), image.data(), image.size(), tmp);
+  if (s.ok() && ::fsync(fd.get()) != 0) s = io_error(tmp, "fsync", errno);
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = io_error(tmp, "rename", errno);
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return fsync_dir(dir);
+}
+
 }  // namespace kv::storage

@@ -50,4 +50,15 @@ Result<bool> load_snapshot(
     const std::string& dir, SnapshotMeta* meta,
     const std::function<void(std::string_view key, std::string_view value)>& fn);
 
+// The raw bytes of dir/snapshot.bin (what a Raft leader sends a lagging follower), with
+// its metadata; nullopt-like false via Result<bool> semantics is not needed: a missing file
+// is NotFound. The image is verified (magic, checksum, structure) before it is returned.
+// Errors: NotFound, IOError, Corruption naming the file.
+Result<std::string> read_snapshot_image(const std::string& dir, SnapshotMeta* meta);
+
+// Verifies `image` (a whole snapshot file received from a Raft leader) and makes it
+// dir/snapshot.bin atomically (temp file, fsync, rename, fsync dir). Nothing is written
+// when the image is damaged. Errors: Corruption (describing the image), IOError.
+Status install_snapshot_image(const std::string& dir, std::string_view image, SnapshotMeta* meta);
+
 }  // namespace kv::storage

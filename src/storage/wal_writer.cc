@@ -191,6 +191,14 @@ Status WalWriter::rewrite_from(uint64_t offset) {
   return Status::OK();
 }
 
+Status WalWriter::reset(uint64_t next_index) {
+  Status s = rewrite_from(file_size_);
+  if (!s.ok()) return s;
+  first_index_ = next_index;
+  index_pinned_ = true;
+  return Status::OK();
+}
+
 void WalWriter::drop_starts_before(uint64_t offset) {
   const auto kept = std::lower_bound(record_starts_.begin(), record_starts_.end(), offset);
   first_index_ += static_cast<uint64_t>(kept - record_starts_.begin());

@@ -71,6 +71,11 @@ class WalWriter {
   // REQUIRES: buffered_bytes() == 0; offset <= size() and is a record boundary.
   Status rewrite_from(uint64_t offset);
 
+  // Empties the log (as rewrite_from(size()) does, with the same crash safety) and pins the
+  // next index to next_index: a Raft follower that installed a snapshot ending at
+  // next_index - 1 continues its log right after it. REQUIRES: buffered_bytes() == 0.
+  Status reset(uint64_t next_index);
+
   // Removes the record with `index` and every later one, from the buffer and the file, so
   // the next append must be `index` (a Raft follower replacing a conflicting suffix).
   // Records still in the buffer are dropped without a syscall; if any flushed record goes,

@@ -1,0 +1,76 @@
+// PeerLink: this node's outbound connection to one other member of the Raft group, on the
+// node's event loop. It carries two kinds of traffic to the peer's ordinary RESP port:
+//   KVPEER <secret> <our id>   once per connection, first: proves we are a member
+//   KVRAFT <message bytes>     Raft messages (message_codec.h); the peer sends no reply
+//   <any client command>       a command forwarded to the leader; its reply comes back in
+//                              order and is handed, as raw RESP bytes, to a callback
+// Raft messages are fire-and-forget (Raft tolerates loss, so they are dropped while the link
+// is down or too far behind). Forwarded commands are never dropped silently: each callback
+// runs exactly once, with the reply or with a failure. Reconnects with a short backoff.
+// Single-threaded: owned by the RaftHost, runs on the loop's thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/event_loop.h"
+#include "server/config.h"
+
+namespace kv::server {
+
+class PeerLink {
+ public:
+  // Called with the raw reply (ok) or, when the link broke first, ok == false and no reply.
+  using ReplyCallback = std::function<void(bool ok, std::string_view reply)>;
+
+  PeerLink(net::EventLoop* loop, PeerAddress peer, uint64_t self_id, std::string secret);
+  ~PeerLink();
+  PeerLink(const PeerLink&) = delete;
+  PeerLink& operator=(const PeerLink&) = delete;
+
+  // Queues a Raft message; dropped when the link is down.
+  void send_raft(std::string_view encoded_message);
+  // Queues a client command for the peer to execute. False (callback not kept) when the
+  // link is down and cannot be used now: the command was certainly not sent.
+  bool forward(const std::vector<std::string>& args, ReplyCallback callback);
+  // Writes what is queued (the server's pre-sleep hook calls this once per loop turn).
+  void flush();
+
+  const PeerAddress& peer() const { return peer_; }
+  bool connected() const { return state_ == State::kConnected; }
+
+ private:
+  enum class State { kDown, kConnecting, kConnected };
+  struct Expected {
+    bool auth = false;  // the KVPEER reply
+    ReplyCallback callback;
+  };
+
+  bool ensure_connecting();  // true when connecting or connected
+  void on_event(uint32_t events);
+  void on_connected();
+  void on_readable();
+  void write_some();
+  void close_link(const char* why);
+  void update_interest();
+
+  net::EventLoop* loop_;
+  PeerAddress peer_;
+  uint64_t self_id_;
+  std::string secret_;
+  State state_ = State::kDown;
+  int fd_ = -1;
+  std::string out_;
+  std::string in_;
+  std::deque<Expected> expected_;  // replies still to come, in order
+  bool want_write_ = false;
+  std::chrono::steady_clock::time_point next_attempt_{};
+  bool warned_ = false;  // one warning per outage, not one per retry
+};
+
+}  // namespace kv::server

@@ -1,0 +1,116 @@
+// RaftHost: runs the deterministic Raft core (raft/raft_node.h) inside a kvstore node. It is
+// the core's "host": it turns ticks of the event loop, peer messages (KVRAFT) and client
+// commands into inputs, and acts on each Ready in the order the core demands:
+//   1. term/vote -> data_dir/raft_state, fsynced           (before any message leaves)
+//   2. a snapshot from the leader -> key space, snapshot.bin, empty log
+//   3. log truncation and new entries -> wal.bin (buffered)
+//   4. messages -> peer links, written at once, so followers fsync while we do
+//   5. committed entries -> applied through the command table; replies released
+//   6. confirmed reads -> served once applied
+// then one write + fdatasync of the log covers every entry of the round (group commit), is
+// reported with persisted(), and the loop repeats until the core has nothing more to say.
+//
+// Client commands: the leader proposes writes (the reply is the output of applying the
+// entry, so it is sent only once a majority has it durably) and serves reads through
+// ReadIndex; a follower forwards both to the leader over its PeerLink and relays the reply.
+// Single-threaded: everything runs on the event loop's thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/event_loop.h"
+#include "raft/raft_node.h"
+#include "server/command_table.h"
+#include "server/config.h"
+#include "server/peer_link.h"
+#include "server/store.h"
+
+namespace kv::server {
+
+// Where a deferred reply goes: a connection (by fd, and id against fd reuse) and the
+// position of the reply among that connection's replies.
+struct ReplyTo {
+  int fd = -1;
+  uint64_t conn_id = 0;
+  uint64_t seq = 0;
+};
+
+class RaftHost {
+ public:
+  // Hands a finished reply (RESP bytes) to the server, which sends it in order.
+  using Deliver = std::function<void(const ReplyTo& to, std::string reply)>;
+
+  RaftHost(const ServerConfig& config, net::EventLoop* loop, Store* store, Deliver deliver);
+  ~RaftHost();
+
+  // Builds the core from what the store recovered (raft_state, snapshot, log) and starts
+  // ticking. Errors: Corruption/IOError from raft_state or the snapshot.
+  Status start();
+
+  // A data command (the spec has kWrite or kReadOnly). from_peer: it came from another
+  // member's forwarding link, so it must not be forwarded again. *conn_write_index is the
+  // connection's last proposed write: a read waits until it is applied (read your writes).
+  void submit(const CommandSpec& spec, const std::vector<std::string>& args, ReplyTo to,
+              bool from_peer, uint64_t* conn_write_index);
+  // The payload of a KVRAFT command from an authenticated peer.
+  void receive(std::string_view encoded_message);
+  // The server's pre-sleep hook: drive the core until it is quiet, sync, flush peer links.
+  void before_sleep();
+  // Every ~100 ms: snapshot compaction and time-outs of requests that cannot finish.
+  void tick_housekeeping();
+
+  bool is_member(uint64_t id) const { return config_.member(id) != nullptr; }
+  const std::string& secret() const { return config_.cluster_secret; }
+  // The INFO "# Raft" fields, as "name:value\r\n" lines.
+  std::string info_fields() const;
+
+ private:
+  struct PendingWrite {
+    raft::Term term = 0;
+    ReplyTo to;
+    std::chrono::steady_clock::time_point since;
+  };
+  struct PendingRead {
+    const CommandSpec* spec = nullptr;
+    std::vector<std::string> args;
+    ReplyTo to;
+    raft::Index min_index = 0;   // the connection's last write: read your own writes
+    raft::Index read_index = 0;  // set once leadership is confirmed
+    bool confirmed = false;
+    std::chrono::steady_clock::time_point since;
+  };
+
+  void arm_tick();
+  void handle(raft::Ready& ready);
+  void apply(const raft::Entry& entry);
+  void serve_reads();
+  void forward(const std::vector<std::string>& args, bool is_write, ReplyTo to);
+  void send(const raft::Message& message);
+  void maybe_compact();
+  std::string leader_addr() const;
+
+  ServerConfig config_;
+  net::EventLoop* loop_;
+  Store* store_;
+  Deliver deliver_;
+  std::unique_ptr<raft::RaftNode> node_;
+  std::map<uint64_t, std::unique_ptr<PeerLink>> links_;  // by peer id
+  uint64_t tick_timer_ = 0;
+  raft::SoftState soft_;
+
+  std::map<raft::Index, PendingWrite> writes_;  // proposed here, not yet applied
+  std::map<uint64_t, PendingRead> reads_;       // by request id
+  uint64_t next_read_id_ = 1;
+  raft::Index applied_ = 0;
+  raft::Term applied_term_ = 0;
+  std::string scratch_;  // the reply of an entry nobody here waits for
+  std::vector<std::string> argv_;
+};
+
+}  // namespace kv::server
