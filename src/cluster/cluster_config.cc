@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "cluster/cluster_secret.h"
+
 namespace kv::cluster {
 namespace {
 
@@ -84,18 +86,38 @@ std::string resolve(const std::string& dir, const std::string& p) {
 }
 
 // Flags kvcluster sets itself from the node's fields; passing them in args would conflict.
-const char* managed_flag(const std::string& arg) {
+// Returns where the value comes from, or nullopt for a flag that is the user's to pass.
+std::optional<std::string> managed_flag(const std::string& arg, const std::string& where,
+                                        bool raft) {
   static const std::map<std::string, const char*> kManaged = {{"--port", "port"},
                                                               {"-p", "port"},
                                                               {"--data-dir", "data_dir"},
                                                               {"-d", "data_dir"},
                                                               {"--bind", "host"}};
   std::string flag = arg.substr(0, arg.find('='));
-  auto it = kManaged.find(flag);
-  return it == kManaged.end() ? nullptr : it->second;
+  if (auto it = kManaged.find(flag); it != kManaged.end()) return where + "." + it->second;
+  if (!raft) return std::nullopt;
+  if (flag == "--id") return where + ".id in mode \"raft\"";
+  if (flag == "--peers") return "the nodes list in mode \"raft\"";
+  if (flag == "--cluster-secret") {
+    return "the top-level \"secret\" (or .kvcluster/secret) in mode \"raft\", via "
+           "KV_CLUSTER_SECRET";
+  }
+  return std::nullopt;
 }
 
-NodeSpec parse_node(const json& n, const std::string& where, const std::string& dir) {
+// The message never quotes the value: error lines end up in logs and terminals.
+std::string parse_secret(const json& doc) {
+  const json& v = doc.at("secret");
+  if (!v.is_string() || v.get<std::string>().empty()) {
+    fail("secret", "must be a non-empty string");
+  }
+  std::string secret = v.get<std::string>();
+  if (std::string problem = secret_problem(secret); !problem.empty()) fail("secret", problem);
+  return secret;
+}
+
+NodeSpec parse_node(const json& n, const std::string& where, const std::string& dir, bool raft) {
   if (!n.is_object())
     fail(where, "must be an object like {\"id\": 1, \"port\": 9001, \"data_dir\": \"node1\"}");
   check_keys(n, where, {"id", "host", "port", "data_dir", "args"});
@@ -114,8 +136,10 @@ NodeSpec parse_node(const json& n, const std::string& where, const std::string& 
       std::string field = fmt::format("{}.args[{}]", where, i);
       if (!args[i].is_string()) fail(field, "must be a string, got " + show(args[i]));
       std::string arg = args[i].get<std::string>();
-      if (const char* owner = managed_flag(arg)) {
-        fail(field, fmt::format("{} is set by kvcluster from {}.{}", arg, where, owner));
+      if (auto source = managed_flag(arg, where, raft)) {
+        // The flag without its value: "--cluster-secret=S" must not print S.
+        fail(field,
+             fmt::format("{} is set by kvcluster from {}", arg.substr(0, arg.find('=')), *source));
       }
       node.args.push_back(arg);
     }
@@ -172,17 +196,17 @@ ClusterConfig parse_document(const json& doc, const std::string& path,
                              const std::string& default_kvstore) {
   if (!doc.is_object()) fail("(top level)", "must be an object with a \"nodes\" array");
   check_keys(doc, "",
-             {"nodes", "mode", "kvstore", "fsync", "restart", "probe", "stop_timeout_ms",
+             {"nodes", "mode", "secret", "kvstore", "fsync", "restart", "probe", "stop_timeout_ms",
               "log_max_bytes"});
   ClusterConfig c;
   c.path = path;
   c.dir = config_dir(path);
   c.state_dir = state_dir_for(path);
-  c.mode = get_string(doc, "mode", "mode", "independent");
-  if (c.mode == "raft") {
-    fail("mode", "\"raft\" is not available in this build yet (supported: \"independent\")");
+  c.mode = get_string(doc, "mode", "mode", kModeIndependent);
+  if (c.mode != kModeRaft && c.mode != kModeIndependent) {
+    fail("mode", "must be \"raft\" or \"independent\", got " + show(doc.at("mode")));
   }
-  if (c.mode != "independent") fail("mode", "must be \"independent\", got " + show(doc.at("mode")));
+  if (doc.contains("secret")) c.secret = parse_secret(doc);
   c.kvstore = doc.contains("kvstore")
                   ? resolve(c.dir, get_string(doc, "kvstore", "kvstore", std::nullopt))
                   : default_kvstore;
@@ -204,7 +228,7 @@ ClusterConfig parse_document(const json& doc, const std::string& path,
   if (!nodes.is_array()) fail("nodes", "must be an array, got " + show(nodes));
   if (nodes.empty()) fail("nodes", "is empty: a cluster needs at least one node");
   for (size_t i = 0; i < nodes.size(); ++i) {
-    c.nodes.push_back(parse_node(nodes[i], fmt::format("nodes[{}]", i), c.dir));
+    c.nodes.push_back(parse_node(nodes[i], fmt::format("nodes[{}]", i), c.dir, c.raft()));
   }
   check_unique(c.nodes);
   return c;
@@ -253,6 +277,9 @@ std::vector<std::string> ClusterConfig::command(const NodeSpec& node) const {
     argv.push_back("--bind");
     argv.push_back(node.host);
   }
+  if (raft()) {
+    argv.insert(argv.end(), {"--id", std::to_string(node.id), "--peers", peers_flag()});
+  }
   bool has_fsync = false;
   for (const auto& a : node.args) has_fsync = has_fsync || a.rfind("--fsync", 0) == 0;
   if (fsync && !has_fsync) {
@@ -261,6 +288,14 @@ std::vector<std::string> ClusterConfig::command(const NodeSpec& node) const {
   }
   argv.insert(argv.end(), node.args.begin(), node.args.end());
   return argv;
+}
+
+std::string ClusterConfig::peers_flag() const {
+  std::string list;
+  for (const auto& n : nodes) {
+    list += fmt::format("{}{}={}:{}", list.empty() ? "" : ",", n.id, probe_host(n), n.port);
+  }
+  return list;
 }
 
 std::string ClusterConfig::probe_host(const NodeSpec& node) {
@@ -311,13 +346,13 @@ std::string ConfigDiff::summary() const {
   return s.empty() ? "no node changes" : s;
 }
 
-ConfigDiff diff_configs(const ClusterConfig& before, const ClusterConfig& after) {
+ConfigDiff diff_configs(const ClusterConfig& before, const ClusterConfig& after, bool restart_all) {
   ConfigDiff d;
   for (const auto& n : after.nodes) {
     const NodeSpec* old = before.find(n.id);
     if (old == nullptr) {
       d.added.push_back(n.id);
-    } else if (before.command(*old) != after.command(n) || old->host != n.host) {
+    } else if (restart_all || before.command(*old) != after.command(n) || old->host != n.host) {
       d.changed.push_back(n.id);
     }
   }

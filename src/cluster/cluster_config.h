@@ -43,12 +43,20 @@ struct NodeSpec {
   bool operator==(const NodeSpec&) const = default;
 };
 
+// "raft": the nodes form one replicated store (each gets --id and --peers, and the cluster
+// secret in its environment). "independent": each node is a separate store, as in the seed.
+inline constexpr const char* kModeRaft = "raft";
+inline constexpr const char* kModeIndependent = "independent";
+
 struct ClusterConfig {
   std::string path;       // the file as named by the user (used in messages)
   std::string dir;        // absolute directory holding the file
-  std::string state_dir;  // dir/.kvcluster: lock, control socket, log files
+  std::string state_dir;  // dir/.kvcluster: lock, control socket, log files, generated secret
   std::string kvstore;    // absolute path of the node binary
-  std::string mode = "independent";
+  std::string mode = kModeIndependent;  // absent from the file: independent (older files)
+  // The top-level "secret": what raft peers present to each other. Absent: kvcluster keeps a
+  // generated one in state_dir (see cluster_secret.h). Never printed.
+  std::optional<std::string> secret;
   std::optional<std::string> fsync;  // passed as --fsync unless a node's args set it
   RestartSettings restart;
   ProbeSettings probe;
@@ -56,9 +64,17 @@ struct ClusterConfig {
   uint64_t log_max_bytes = 10 * 1024 * 1024;      // per node log file; rotated once at the cap
   std::vector<NodeSpec> nodes;                    // in file order; ids, ports, dirs unique
 
+  bool raft() const { return mode == kModeRaft; }
   const NodeSpec* find(int id) const;
-  // The full command line of a node: kvstore --port P --data-dir D [--bind H] [--fsync F] args.
+  // The full command line of a node:
+  //   kvstore --port P --data-dir D [--bind H] [--id N --peers LIST] [--fsync F] args
+  // --id/--peers in raft mode only; LIST is peers_flag(). The secret is not on it (ps shows
+  // argv to every user): it goes in the environment, see cluster_secret.h.
   std::vector<std::string> command(const NodeSpec& node) const;
+  // Every node in file order as id=host:port, comma-separated, host as probe_host() gives it:
+  // "1=127.0.0.1:9001,2=127.0.0.1:9002". An IPv6 host goes in bare ("2=::1:9002"): kvstore
+  // splits each item at its last ':'.
+  std::string peers_flag() const;
   // Where a client on this machine reaches the node (0.0.0.0 -> 127.0.0.1, :: -> ::1).
   static std::string probe_host(const NodeSpec& node);
 };
@@ -79,7 +95,10 @@ struct ConfigDiff {
   // "+node4 -node3 ~node2", or "no node changes".
   std::string summary() const;
 };
-ConfigDiff diff_configs(const ClusterConfig& before, const ClusterConfig& after);
+// restart_all: every node kept counts as changed (the cluster secret changed, and nodes only
+// read it at start).
+ConfigDiff diff_configs(const ClusterConfig& before, const ClusterConfig& after,
+                        bool restart_all = false);
 
 // "node<id>".
 std::string node_name(int id);

@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "kvcluster: runs a kvstore cluster from cluster.json: starts every node, shows their "
       "output as one stream, restarts nodes that crash, applies edits of the file live.\n"
-      "State (lock, control socket, logs) lives in .kvcluster/ next to cluster.json.",
+      "State (lock, control socket, logs, the generated cluster secret) lives in .kvcluster/ "
+      "next to cluster.json.",
       "kvcluster"};
   app.set_version_flag("--version", std::string("kvcluster ") + KV_VERSION);
   app.require_subcommand(1);
@@ -48,7 +49,8 @@ int main(int argc, char** argv) {
   bool json = false;
   CLI::App* status_cmd = app.add_subcommand(
       "status",
-      "One row per node: port, pid, state, uptime, restarts, last exit, keys. "
+      "One row per node: port, pid, state, uptime, restarts, last exit, keys, and what the "
+      "node reports about Raft (role, term, leader, commit index). "
       "Exit 0 all running, 1 some not, 3 no supervisor (ports are then probed directly)");
   status_cmd->add_flag("--json", json, "Machine-readable: {\"nodes\":[{...}, ...]}");
 

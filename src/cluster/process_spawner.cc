@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 namespace kv::cluster {
 namespace {
@@ -20,8 +21,8 @@ void write_str(int fd, const char* s) {
 }
 
 // Runs in the child between fork and exec: only async-signal-safe calls.
-[[noreturn]] void exec_child(char* const* argv, const char* cwd, int out_w, int err_w,
-                             pid_t supervisor) {
+[[noreturn]] void exec_child(char* const* argv, char* const* envp, const char* cwd, int out_w,
+                             int err_w, pid_t supervisor) {
   // Die with the supervisor. If it died before prctl took effect, we were reparented already
   // and no signal will ever come: check, and leave.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -44,7 +45,7 @@ void write_str(int fd, const char* s) {
     write_str(STDERR_FILENO, "kvcluster: cannot chdir to the cluster directory\n");
     ::_exit(127);
   }
-  ::execv(argv[0], argv);
+  ::execve(argv[0], argv, envp);
   int err = errno;
   write_str(STDERR_FILENO, "kvcluster: cannot run ");
   write_str(STDERR_FILENO, argv[0]);
@@ -54,15 +55,37 @@ void write_str(int fd, const char* s) {
   ::_exit(127);
 }
 
-}  // namespace
-
-Result<SpawnedProcess> spawn_process(const std::vector<std::string>& argv, const std::string& cwd) {
-  if (argv.empty()) return Status::InvalidArgument("empty command line");
-  // Everything the child needs is built before fork: it must not allocate.
-  std::vector<std::string> strings(argv);
+// A null-terminated char* array over strings (which must outlive it).
+std::vector<char*> pointers(std::vector<std::string>& strings) {
   std::vector<char*> ptrs;
   for (auto& s : strings) ptrs.push_back(s.data());
   ptrs.push_back(nullptr);
+  return ptrs;
+}
+
+}  // namespace
+
+std::vector<std::string> child_environment(const char* const* base, const EnvVars& set) {
+  std::vector<std::string> env;
+  for (const char* const* p = base; p != nullptr && *p != nullptr; ++p) {
+    std::string_view entry(*p);
+    std::string_view name = entry.substr(0, entry.find('='));
+    bool replaced = false;
+    for (const auto& [n, v] : set) replaced = replaced || n == name;
+    if (!replaced) env.emplace_back(entry);
+  }
+  for (const auto& [name, value] : set) env.push_back(name + "=" + value);
+  return env;
+}
+
+Result<SpawnedProcess> spawn_process(const std::vector<std::string>& argv, const std::string& cwd,
+                                     const EnvVars& env) {
+  if (argv.empty()) return Status::InvalidArgument("empty command line");
+  // Everything the child needs is built before fork: it must not allocate.
+  std::vector<std::string> strings(argv);
+  std::vector<char*> ptrs = pointers(strings);
+  std::vector<std::string> env_strings = child_environment(environ, env);
+  std::vector<char*> env_ptrs = pointers(env_strings);
 
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0)
@@ -75,7 +98,7 @@ Result<SpawnedProcess> spawn_process(const std::vector<std::string>& argv, const
   }
   pid_t supervisor = ::getpid();
   pid_t pid = ::fork();
-  if (pid == 0) exec_child(ptrs.data(), cwd.c_str(), out[1], err[1], supervisor);
+  if (pid == 0) exec_child(ptrs.data(), env_ptrs.data(), cwd.c_str(), out[1], err[1], supervisor);
   int fork_errno = errno;
   ::close(out[1]);
   ::close(err[1]);

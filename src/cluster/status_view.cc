@@ -19,6 +19,13 @@ std::string info_field(const nlohmann::json& info, const char* key) {
 
 }  // namespace
 
+std::string leader_from_info(const nlohmann::json& info) {
+  std::string id = info_field(info, "leader_id");
+  if (id == "-" || id.empty() || id == "0") return "-";
+  if (id.find_first_not_of("0123456789") != std::string::npos) return id;
+  return "node" + id;
+}
+
 std::string format_duration(int64_t s) {
   if (s < 60) return fmt::format("{}s", s);
   if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
@@ -61,7 +68,7 @@ std::string format_status_table(const nlohmann::json& status) {
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> header = {"NODE",   "PORT",     "PID",       "STATE",
                                      "UPTIME", "RESTARTS", "LAST EXIT", "KEYS"};
-  if (raft) header.insert(header.end(), {"ROLE", "TERM", "LEADER"});
+  if (raft) header.insert(header.end(), {"ROLE", "TERM", "LEADER", "COMMIT"});
   rows.push_back(header);
   std::string notes;
   for (const auto& n : nodes) {
@@ -78,7 +85,8 @@ std::string format_status_table(const nlohmann::json& status) {
     if (raft) {
       row.push_back(info_field(info, "role"));
       row.push_back(info_field(info, "term"));
-      row.push_back(info_field(info, "leader_id"));
+      row.push_back(leader_from_info(info));
+      row.push_back(info_field(info, "commit_index"));
     }
     rows.push_back(row);
     std::string state = text(n.at("state"));

@@ -14,6 +14,9 @@ std::string format_duration(int64_t seconds);
 std::string format_status_table(const nlohmann::json& status);
 // Keys in the node's key space from its INFO fields ("db0": "keys=3,..."), or "-" if unknown.
 std::string keys_from_info(const nlohmann::json& info);
+// The LEADER cell from a node's INFO fields: "node1" for leader_id:1; "-" when unknown
+// (leader_id:0, or no such field).
+std::string leader_from_info(const nlohmann::json& info);
 // Pads rows of cells into aligned columns (two spaces apart).
 std::string format_columns(const std::vector<std::vector<std::string>>& rows);
 

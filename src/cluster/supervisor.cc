@@ -8,6 +8,7 @@
 
 #include <cerrno>
 
+#include "cluster/cluster_secret.h"
 #include "cluster/preflight.h"
 #include "cluster/process_spawner.h"
 #include "common/check.h"
@@ -33,11 +34,12 @@ int64_t seconds_since(Supervisor::Clock::time_point t, Supervisor::Clock::time_p
 }  // namespace
 
 Supervisor::Supervisor(net::EventLoop* loop, OutputMux* mux, ClusterConfig config,
-                       std::string default_kvstore)
+                       std::string default_kvstore, std::string cluster_secret)
     : loop_(loop),
       mux_(mux),
       config_(std::move(config)),
       default_kvstore_(std::move(default_kvstore)),
+      cluster_secret_(std::move(cluster_secret)),
       started_at_(Clock::now()) {
   for (const auto& spec : config_.nodes) add_node(spec);
 }
@@ -148,7 +150,9 @@ void Supervisor::spawn(ManagedNode& n) {
     n.spec = *n.next_spec;
     n.next_spec.reset();
   }
-  auto proc = spawn_process(config_.command(n.spec), config_.dir);
+  EnvVars env;
+  if (config_.raft()) env.emplace_back(kSecretEnvVar, cluster_secret_);
+  auto proc = spawn_process(config_.command(n.spec), config_.dir, env);
   auto now = Clock::now();
   n.started_at = now;
   n.policy.on_start(now);
@@ -350,7 +354,22 @@ Result<std::string> Supervisor::reload(const std::string& why, bool quiet_if_unc
     return loaded.status();
   }
   ClusterConfig next = std::move(loaded).value();
-  ConfigDiff diff = diff_configs(config_, next);
+  // Nodes read the secret only at start: a new one (an edited "secret", or the state file's
+  // when "secret" was removed) restarts every node, so that they all agree again.
+  std::string secret = cluster_secret_;
+  if (next.raft()) {
+    auto resolved = cluster_secret(next);
+    if (!resolved.ok()) {
+      mux_->event(
+          fmt::format("{} ({}; keeping the running config)", resolved.status().message(), why));
+      return resolved.status();
+    }
+    secret = std::move(resolved).value();
+  }
+  bool secret_changed = config_.raft() && next.raft() && secret != cluster_secret_;
+  ConfigDiff diff = diff_configs(config_, next, secret_changed);
+  if (secret_changed) mux_->event("the cluster secret changed: every node restarts to learn it");
+  cluster_secret_ = std::move(secret);
   bool settings_changed = next.restart != config_.restart || next.probe != config_.probe ||
                           next.stop_timeout != config_.stop_timeout;
   config_ = std::move(next);
@@ -422,10 +441,13 @@ nlohmann::json Supervisor::node_json(const ManagedNode& n, Clock::time_point now
   if (!n.probe_error.empty()) j["probe_error"] = n.probe_error;
   if (n.state == NodeState::kBackoff) j["restart_in_ms"] = n.next_delay.count();
   // What the node says about itself: the fields an operator looks at, not all of INFO.
-  static const char* const kShown[] = {
-      "process_id", "uptime_in_seconds", "connected_clients", "used_memory", "used_memory_rss",
-      "loading",    "wal_bytes",         "wal_last_index",    "db0",         "role",
-      "term",       "leader_id",         "commit_index",      "last_applied"};
+  static const char* const kShown[] = {"process_id",   "uptime_in_seconds", "connected_clients",
+                                       "used_memory",  "used_memory_rss",   "loading",
+                                       "wal_bytes",    "wal_last_index",    "db0",
+                                       "role",         "node_id",           "term",
+                                       "leader_id",    "leader_addr",       "commit_index",
+                                       "last_applied", "applied_index",     "last_index",
+                                       "members"};
   nlohmann::json info = nlohmann::json::object();
   for (const char* key : kShown) {
     if (auto it = n.info.find(key); it != n.info.end()) info[key] = it->second;

@@ -34,8 +34,10 @@ class Supervisor {
   using Clock = net::EventLoop::Clock;
 
   // default_kvstore: the node binary when cluster.json names none (used again on reload).
+  // cluster_secret: what raft-mode nodes get in KV_CLUSTER_SECRET (cluster_secret(config));
+  // unused in independent mode.
   Supervisor(net::EventLoop* loop, OutputMux* mux, ClusterConfig config,
-             std::string default_kvstore);
+             std::string default_kvstore, std::string cluster_secret);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -49,6 +51,8 @@ class Supervisor {
   bool stopping_all() const { return stopping_all_; }
 
   // Re-reads the config file and applies the difference (why: "file changed", "SIGHUP", ...).
+  // In raft mode a node's --peers lists every node, so adding or removing a node changes
+  // (and restarts) all of them; so does a new cluster secret.
   // An invalid file changes nothing and is reported in the stream. Returns the summary
   // ("reloaded: +node4 ~node2") or the error. quiet_if_unchanged: no event when nothing moved.
   Result<std::string> reload(const std::string& why, bool quiet_if_unchanged);
@@ -82,7 +86,7 @@ class Supervisor {
     std::string probe_error;
     std::map<std::string, std::string> info;  // last INFO answer of this process
     std::deque<std::string> last_lines;       // tail of its output, for the `failed` report
-    bool ready_once = false;  // answered PING since this process started
+    bool ready_once = false;                  // answered PING since this process started
     bool removing = false;                    // dropped from the config: erase once stopped
     bool start_after_stop = false;            // restart requested: start again once stopped
     std::optional<NodeSpec> next_spec;        // the spec to start with after that stop
@@ -107,6 +111,7 @@ class Supervisor {
   OutputMux* mux_;
   ClusterConfig config_;
   std::string default_kvstore_;
+  std::string cluster_secret_;  // never printed; what the running raft nodes were given
   std::map<int, std::unique_ptr<ManagedNode>> nodes_;  // by id
   bool stopping_all_ = false;
   std::function<void()> on_all_stopped_;

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "cluster/cluster_config.h"
+#include "cluster/cluster_secret.h"
 #include "cluster/config_watch.h"
 #include "cluster/control_channel.h"
 #include "cluster/control_server.h"
@@ -117,6 +118,13 @@ int run_up(const UpOptions& options) {
   auto acquired = SupervisorLock::acquire(config);
   if (!acquired.ok()) return fail(acquired.status().message());
   std::optional<SupervisorLock> lock(std::move(acquired).value());
+  // Under the lock: a first `up` creates .kvcluster/secret, and no second one races it.
+  std::string secret;
+  if (config.raft()) {
+    auto resolved = cluster_secret(config);
+    if (!resolved.ok()) return fail(resolved.status().message());
+    secret = std::move(resolved).value();
+  }
   std::vector<std::string> problems = preflight(config);
   if (!problems.empty()) {
     for (const auto& p : problems) std::fprintf(stderr, "kvcluster: %s\n", p.c_str());
@@ -152,7 +160,8 @@ int run_up(const UpOptions& options) {
   mux_options.log_dir = config.state_dir;
   mux_options.log_max_bytes = config.log_max_bytes;
   OutputMux mux(mux_options);
-  auto sup = std::make_unique<Supervisor>(&loop, &mux, config, options.default_kvstore);
+  auto sup =
+      std::make_unique<Supervisor>(&loop, &mux, config, options.default_kvstore, std::move(secret));
 
   std::string socket_path = control_socket_path(config.state_dir);
   auto control = ControlServer::listen(&loop, socket_path, [&](const nlohmann::json& req) {

@@ -22,8 +22,8 @@
 namespace kv::cluster::test {
 
 using kv::testing::decode_wait_status;
-using kv::testing::prepare_child;
 using kv::testing::ExecArgs;
+using kv::testing::prepare_child;
 
 std::string kvcluster_bin() { return std::string(KV_BIN_DIR) + "/kvcluster"; }
 std::string kvstore_bin() { return std::string(KV_BIN_DIR) + "/kvstore"; }
@@ -197,7 +197,39 @@ nlohmann::json kvstore_config(int n) {
     nodes.push_back(
         {{"id", id}, {"port", pick_free_port()}, {"data_dir", "node" + std::to_string(id)}});
   }
-  return {{"kvstore", kvstore_bin()}, {"nodes", nodes}, {"fsync", "no"}};
+  // Independent: these tests are about supervising processes, not replication.
+  return {{"kvstore", kvstore_bin()}, {"mode", "independent"}, {"nodes", nodes}, {"fsync", "no"}};
+}
+
+nlohmann::json fake_config(const std::vector<std::vector<std::string>>& node_args) {
+  nlohmann::json nodes = nlohmann::json::array();
+  int id = 1;
+  for (const auto& args : node_args) {
+    nodes.push_back({{"id", id},
+                     {"port", pick_free_port()},
+                     {"data_dir", "node" + std::to_string(id)},
+                     {"args", args}});
+    ++id;
+  }
+  return {{"kvstore", fake_node_bin()}, {"nodes", nodes}};
+}
+
+std::string cmdline(pid_t pid) {
+  std::string s = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  for (char& c : s) {
+    if (c == '\0') c = ' ';
+  }
+  return s;
+}
+
+std::vector<std::string> environment_of(pid_t pid) {
+  std::string s = read_file("/proc/" + std::to_string(pid) + "/environ");
+  std::vector<std::string> vars;
+  size_t start = 0;
+  for (size_t end; (end = s.find('\0', start)) != std::string::npos; start = end + 1) {
+    vars.push_back(s.substr(start, end - start));
+  }
+  return vars;
 }
 
 }  // namespace kv::cluster::test

@@ -26,9 +26,9 @@ std::string kvcluster_bin();
 std::string kvstore_bin();
 std::string fake_node_bin();
 
-using kv::testing::TempDir;
 using kv::testing::pick_free_port;
 using kv::testing::read_file;
+using kv::testing::TempDir;
 using kv::testing::write_file;
 
 // Writes via a temp file and rename, the way editors save (what the config watch must see).
@@ -88,7 +88,15 @@ class TestCluster {
   std::set<pid_t> seen_pids_;
 };
 
-// A cluster.json for n kvstore nodes on fresh ports.
+// A cluster.json for n kvstore nodes on fresh ports, mode independent.
 nlohmann::json kvstore_config(int n);
+// A cluster.json for fake_node nodes on fresh ports, one per entry of node_args (its args);
+// no mode (so independent).
+nlohmann::json fake_config(const std::vector<std::vector<std::string>>& node_args);
+
+// /proc/PID/cmdline with the NULs as spaces.
+std::string cmdline(pid_t pid);
+// /proc/PID/environ as "NAME=value" strings.
+std::vector<std::string> environment_of(pid_t pid);
 
 }  // namespace kv::cluster::test

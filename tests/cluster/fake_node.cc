@@ -1,5 +1,6 @@
 // fake_node: a stand-in for kvstore in the supervisor's tests (cluster.json "kvstore" points
-// here). It accepts kvstore's --port/--data-dir/--bind/--fsync and, in order:
+// here). It accepts (and ignores) kvstore's --data-dir/--bind/--fsync and the raft-mode
+// --id/--peers/--cluster-secret, takes --port, and then does, in order:
 //   --print TEXT      a line on stdout          --eprint TEXT   a line on stderr
 //   --partial TEXT    TEXT on stdout, no '\n'   --lines N --line-bytes B
 //                     N lines of about B bytes as fast as possible, in writes that cut lines
@@ -125,7 +126,8 @@ int main(int argc, char** argv) {
     auto next = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : ""; };
     if (a == "--port")
       port = std::atoi(next().c_str());
-    else if (a == "--data-dir" || a == "--bind" || a == "--fsync")
+    else if (a == "--data-dir" || a == "--bind" || a == "--fsync" || a == "--id" ||
+             a == "--peers" || a == "--cluster-secret")
       next();
     else if (a == "--print")
       write_all(STDOUT_FILENO, next() + "\n");

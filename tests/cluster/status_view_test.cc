@@ -43,5 +43,39 @@ TEST_CASE("the table shows one row per node, raft columns only when a node repor
   CHECK(format_status_table(status).find("ROLE    TERM  LEADER") != std::string::npos);
 }
 
+TEST_CASE("raft columns: every role, leader_id 0 as -, the commit index") {
+  auto node = [](const char* name, nlohmann::json info) {
+    return nlohmann::json{{"name", name},         {"port", 9001},           {"pid", 42},
+                          {"state", "running"},   {"uptime_s", 5},          {"restarts", 0},
+                          {"last_exit", nullptr}, {"info", std::move(info)}};
+  };
+  nlohmann::json status = {
+      {"nodes",
+       {node("node1",
+             {{"role", "leader"}, {"term", "7"}, {"leader_id", "1"}, {"commit_index", "1234"}}),
+        node("node2",
+             {{"role", "follower"}, {"term", "7"}, {"leader_id", "1"}, {"commit_index", "1230"}}),
+        node("node3",
+             {{"role", "candidate"}, {"term", "8"}, {"leader_id", "0"}, {"commit_index", "1200"}}),
+        node("node4", {{"role", "learner"}, {"term", "7"}, {"leader_id", "1"}}),
+        node("node5", nlohmann::json::object())}}};
+  CHECK(format_status_table(status) ==
+        "NODE   PORT  PID  STATE    UPTIME  RESTARTS  LAST EXIT  KEYS  ROLE       TERM  LEADER  "
+        "COMMIT\n"
+        "node1  9001  42   running  5s      0         -          0     leader     7     node1   "
+        "1234\n"
+        "node2  9001  42   running  5s      0         -          0     follower   7     node1   "
+        "1230\n"
+        "node3  9001  42   running  5s      0         -          0     candidate  8     -       "
+        "1200\n"
+        "node4  9001  42   running  5s      0         -          0     learner    7     node1   "
+        "-\n"
+        "node5  9001  42   running  5s      0         -          -     -          -     -       "
+        "-\n");
+  CHECK(leader_from_info({{"leader_id", "0"}}) == "-");
+  CHECK(leader_from_info(nlohmann::json::object()) == "-");
+  CHECK(leader_from_info({{"leader_id", "12"}}) == "node12");
+}
+
 }  // namespace
 }  // namespace kv::cluster

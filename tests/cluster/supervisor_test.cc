@@ -39,27 +39,6 @@ bool all_gone(const std::vector<pid_t>& pids, std::chrono::milliseconds timeout 
       timeout);
 }
 
-std::string cmdline(pid_t pid) {
-  std::string s = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-  for (char& c : s) {
-    if (c == '\0') c = ' ';
-  }
-  return s;
-}
-
-nlohmann::json fake_config(const std::vector<std::vector<std::string>>& node_args) {
-  nlohmann::json nodes = nlohmann::json::array();
-  int id = 1;
-  for (const auto& args : node_args) {
-    nodes.push_back({{"id", id},
-                     {"port", pick_free_port()},
-                     {"data_dir", "node" + std::to_string(id)},
-                     {"args", args}});
-    ++id;
-  }
-  return {{"kvstore", fake_node_bin()}, {"nodes", nodes}};
-}
-
 TEST_CASE("up: three nodes run; status --json matches reality; a killed node comes back") {
   TestCluster c;
   c.write_config(kvstore_config(3));
