@@ -187,3 +187,50 @@ TEST_CASE("snapshot: write errors name the file and leave no temp") {
   CHECK(s.message().find(missing + "/snapshot.tmp") == 0);
   CHECK_FALSE(kv::storage::file_exists(dir.file("missing")));
 }
+
+TEST_CASE("snapshot: an image read from one node installs on another, byte for byte") {
+  TempDir leader, follower;
+  REQUIRE(save(leader.path(), 4, 17, sample_pairs()).ok());
+  SnapshotMeta meta;
+  auto image = kv::storage::read_snapshot_image(leader.path(), &meta);
+  REQUIRE(image.ok());
+  CHECK(meta.last_index == 17);
+  CHECK(meta.last_term == 4);
+  CHECK(meta.count == sample_pairs().size());
+
+  SnapshotMeta installed;
+  REQUIRE(kv::storage::install_snapshot_image(follower.path(), *image, &installed).ok());
+  CHECK(installed.last_index == 17);
+  CHECK(read_file(follower.path() + "/snapshot.bin") == *image);
+  Loaded l = load(follower.path());
+  CHECK(l.found);
+  CHECK(l.pairs == sample_pairs());
+  CHECK_FALSE(std::filesystem::exists(follower.path() + "/snapshot.tmp"));
+}
+
+TEST_CASE("snapshot: a damaged image from the leader is refused and the old snapshot stays") {
+  TempDir leader, follower;
+  REQUIRE(save(leader.path(), 1, 5, sample_pairs()).ok());
+  REQUIRE(save(follower.path(), 1, 3, {{"old", "state"}}).ok());
+  const std::string before = read_file(follower.path() + "/snapshot.bin");
+  SnapshotMeta meta;
+  auto image = kv::storage::read_snapshot_image(leader.path(), &meta);
+  REQUIRE(image.ok());
+  for (size_t pos : {size_t{0}, size_t{20}, image->size() / 2, image->size() - 1}) {
+    std::string bad = *image;
+    bad[pos] = static_cast<char>(bad[pos] ^ 0x40);
+    kv::Status s = kv::storage::install_snapshot_image(follower.path(), bad, &meta);
+    CHECK(s.is_corruption());
+    CHECK(read_file(follower.path() + "/snapshot.bin") == before);
+  }
+  kv::Status s = kv::storage::install_snapshot_image(follower.path(), image->substr(0, 10), &meta);
+  CHECK(s.is_corruption());
+  CHECK(read_file(follower.path() + "/snapshot.bin") == before);
+}
+
+TEST_CASE("snapshot: reading the image of a directory without one is NotFound") {
+  TempDir dir;
+  SnapshotMeta meta;
+  auto image = kv::storage::read_snapshot_image(dir.path(), &meta);
+  CHECK(image.status().is_not_found());
+}
