@@ -331,8 +331,10 @@ void Server::write_output(Connection* conn) {
 }
 
 void Server::update_interest(Connection* conn) {
+  // A member's link is always read: it carries the Raft messages that let its forwarded
+  // commands commit, so pausing it for their replies could stall them for good.
   bool want_read = !conn->closing && conn->out.size() < kOutputHighWater &&
-                   conn->waiting.size() < kMaxWaitingReplies;
+                   (conn->waiting.size() < kMaxWaitingReplies || conn->peer_id != 0);
   bool want_write = !conn->out.empty() && !conn->pending;
   if (want_read == conn->reading && want_write == conn->writing) return;
   conn->reading = want_read;
