@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -346,6 +347,44 @@ std::optional<std::string> info_field(const std::string& info, const std::string
     if (line.rfind(field + ":", 0) == 0) return line.substr(field.size() + 1);
   }
   return std::nullopt;
+}
+
+std::vector<uint16_t> pick_free_ports(size_t n) {
+  std::vector<uint16_t> ports;
+  for (int attempts = 0; ports.size() < n; ++attempts) {
+    REQUIRE_MESSAGE(attempts < 1000, "could not find " << n << " distinct free ports");
+    uint16_t p = pick_free_port();
+    if (std::find(ports.begin(), ports.end(), p) == ports.end()) ports.push_back(p);
+  }
+  return ports;
+}
+
+std::optional<uint16_t> wait_listening(Process& process, std::chrono::milliseconds timeout) {
+  static const std::regex kListening(R"(^\[node\] listening on port (\d+)$)");
+  auto line = process.wait_for_line(kListening, timeout);
+  if (!line) return std::nullopt;
+  std::smatch m;
+  std::regex_search(*line, m, kListening);
+  return static_cast<uint16_t>(std::stoi(m[1].str()));
+}
+
+std::optional<std::string> try_node_info(uint16_t port, const std::string& section,
+                                         std::chrono::milliseconds timeout) {
+  auto c = client::Client::connect("127.0.0.1", port, timeout);
+  if (!c.ok()) return std::nullopt;
+  c->set_timeout(timeout);
+  auto r = c->call({"INFO", section});
+  if (!r.ok() || r->type != protocol::Reply::Type::kBulkString) return std::nullopt;
+  return std::move(r->str);
+}
+
+std::string tail_lines(const std::string& text, size_t count) {
+  size_t pos = text.size();
+  if (pos > 0 && text[pos - 1] == '\n') --pos;
+  for (size_t seen = 0; pos > 0; --pos) {
+    if (text[pos - 1] == '\n' && ++seen == count) break;
+  }
+  return text.substr(pos);
 }
 
 }  // namespace kv::e2e

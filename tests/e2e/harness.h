@@ -154,4 +154,22 @@ std::string node_info(uint16_t port, const std::string& section = "persistence")
 // The value of "field:" in an INFO text (e.g. "snapshots_taken"); nullopt if absent.
 std::optional<std::string> info_field(const std::string& info, const std::string& field);
 
+// --- Helpers for multi-node (Raft mode) tests ---
+
+// n distinct loopback ports that were free a moment ago (see pick_free_port).
+std::vector<uint16_t> pick_free_ports(size_t n);
+
+// The port on the process's `[node] listening on port N` line once it prints it; nullopt if
+// the process exits first or timeout passes.
+std::optional<uint16_t> wait_listening(Process& process, std::chrono::milliseconds timeout = 30s);
+
+// INFO <section> of the node on port, or nullopt if the node cannot be reached or does not
+// answer within timeout. Unlike node_info it never fails the test: for polling nodes that
+// may be down, restarting or busy.
+std::optional<std::string> try_node_info(uint16_t port, const std::string& section,
+                                         std::chrono::milliseconds timeout = 1s);
+
+// The last `count` lines of text (all of it if shorter), for failure messages.
+std::string tail_lines(const std::string& text, size_t count);
+
 }  // namespace kv::e2e
