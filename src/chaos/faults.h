@@ -1,0 +1,60 @@
+// The faults a chaos run injects and when: the names accepted by --faults and a seeded
+// schedule. Faults run one at a time, each healed before the next starts, with quiet time
+// between them so the cluster can recover and the history shows both. Pure.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace kv::chaos {
+
+enum class FaultKind {
+  kKillLeader,   // SIGKILL the leader; kvcluster restarts it.
+  kKillRandom,   // SIGKILL a random node.
+  kPauseLeader,  // SIGSTOP the leader for a while, then SIGCONT.
+  kPauseRandom,  // SIGSTOP a random node for a while, then SIGCONT.
+};
+
+std::string_view to_string(FaultKind kind);
+bool targets_leader(FaultKind kind);
+bool is_pause(FaultKind kind);
+
+// Every fault kind, in declaration order.
+std::vector<FaultKind> all_fault_kinds();
+
+// "all" (every kind), "none" (no faults), or a comma-separated list of kill-leader,
+// kill-random, pause-leader, pause-random (duplicates ignored). InvalidArgument naming the
+// unknown entry and the accepted names.
+Result<std::vector<FaultKind>> parse_fault_list(std::string_view text);
+// "kill-leader,pause-random" or "none".
+std::string format_fault_list(const std::vector<FaultKind>& kinds);
+
+struct ScheduleSpec {
+  std::chrono::milliseconds duration{60000};  // the whole workload phase
+  std::chrono::milliseconds interval{5000};   // from one fault's start to the next's
+  std::chrono::milliseconds min_pause{1000};  // a pause lasts in [min_pause, max_pause]
+  std::chrono::milliseconds max_pause{3000};
+  // A fault starts only if it (at its longest) and this much quiet time fit before the end.
+  std::chrono::milliseconds tail{2000};
+};
+
+struct ScheduledFault {
+  std::chrono::milliseconds at{0};  // since the workload started
+  FaultKind kind = FaultKind::kKillLeader;
+  std::chrono::milliseconds pause{0};  // pauses only
+  uint64_t victim_seed = 0;            // picks the node of a *-random fault
+};
+
+// Faults at interval, 2*interval, ... while they fit. Kinds are drawn from a shuffled bag
+// holding each kind once, refilled when empty, so every kind appears once per len(kinds)
+// faults. The same seed gives the same schedule. Empty kinds: no faults.
+// REQUIRES: interval > max_pause, min_pause <= max_pause.
+std::vector<ScheduledFault> plan_faults(const std::vector<FaultKind>& kinds,
+                                        const ScheduleSpec& spec, uint64_t seed);
+
+}  // namespace kv::chaos
