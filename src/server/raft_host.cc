@@ -235,6 +235,10 @@ void RaftHost::handle(raft::Ready& ready) {
         log::info("raft: leader in term {}", now.term);
       } else if (now.leader != raft::kNoNode && now.leader != soft_.leader) {
         log::info("raft: following node {} in term {}", now.leader, now.term);
+      } else if (now.role == raft::Role::kPreCandidate) {
+        log::info("raft: no leader heard within the election timeout; pre-vote for term {}", now.term + 1);
+      } else if (now.role == raft::Role::kCandidate) {
+        log::info("raft: standing for election in term {}", now.term);
       } else if (now.role != soft_.role) {
         log::info("raft: {} in term {}", shown_role(now.role), now.term);
       }
