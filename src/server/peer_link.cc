@@ -83,7 +83,8 @@ bool PeerLink::ensure_connecting() {
   std::string hello;
   protocol::write_command(&hello, {"KVPEER", secret_, std::to_string(self_id_)});
   out_.insert(0, hello);
-  expected_.push_front(Expected{true, nullptr});
+  written_ = 0;
+  expected_.push_front(Expected{true, nullptr, 0});
   return true;
 }
 
@@ -99,8 +100,9 @@ void PeerLink::send_raft(std::string_view encoded_message) {
 
 bool PeerLink::forward(const std::vector<std::string>& args, ReplyCallback callback) {
   if (!ensure_connecting()) return false;
+  const uint64_t begin = written_ + out_.size();
   protocol::write_command(&out_, args);
-  expected_.push_back(Expected{false, std::move(callback)});
+  expected_.push_back(Expected{false, std::move(callback), begin});
   return true;
 }
 
@@ -177,7 +179,7 @@ void PeerLink::on_readable() {
       }
       continue;
     }
-    e.callback(true, rest.substr(0, consumed));
+    e.callback(Outcome::kReply, rest.substr(0, consumed));
     if (state_ != State::kConnected) return;  // the callback may not close us, but be safe
   }
   in_.erase(0, off);
@@ -194,10 +196,12 @@ void PeerLink::write_some() {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     out_.erase(0, off);
+    written_ += off;
     close_link(std::strerror(errno));
     return;
   }
   out_.erase(0, off);
+  written_ += off;
   update_interest();
 }
 
@@ -222,11 +226,14 @@ void PeerLink::close_link(const char* why) {
   out_.clear();
   in_.clear();
   want_write_ = false;
-  // Every forwarded command still waiting fails: whether the peer executed it is unknown.
+  // Every forwarded command still waiting fails. One whose first byte never reached the
+  // socket was certainly not executed; for the others nobody can tell.
   std::deque<Expected> failed;
   failed.swap(expected_);
+  const uint64_t written = written_;
+  written_ = 0;
   for (auto& e : failed) {
-    if (e.callback) e.callback(false, {});
+    if (e.callback) e.callback(e.begin >= written ? Outcome::kNotSent : Outcome::kLost, {});
   }
 }
 

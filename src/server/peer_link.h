@@ -25,8 +25,11 @@ namespace kv::server {
 
 class PeerLink {
  public:
-  // Called with the raw reply (ok) or, when the link broke first, ok == false and no reply.
-  using ReplyCallback = std::function<void(bool ok, std::string_view reply)>;
+  // How a forwarded command ended: its reply came back; the link failed before any of its
+  // bytes were written (certainly not executed); or it failed after (outcome unknown).
+  enum class Outcome { kReply, kNotSent, kLost };
+  // Called once per forwarded command; `reply` is the raw RESP reply for kReply.
+  using ReplyCallback = std::function<void(Outcome outcome, std::string_view reply)>;
 
   PeerLink(net::EventLoop* loop, PeerAddress peer, uint64_t self_id, std::string secret);
   ~PeerLink();
@@ -49,6 +52,7 @@ class PeerLink {
   struct Expected {
     bool auth = false;  // the KVPEER reply
     ReplyCallback callback;
+    uint64_t begin = 0;  // offset of the command's first byte in this connection's stream
   };
 
   bool ensure_connecting();  // true when connecting or connected
@@ -67,6 +71,7 @@ class PeerLink {
   int fd_ = -1;
   std::string out_;
   std::string in_;
+  uint64_t written_ = 0;  // bytes written to the socket on this connection (stream offset of out_[0])
   std::deque<Expected> expected_;  // replies still to come, in order
   bool want_write_ = false;
   std::chrono::steady_clock::time_point next_attempt_{};

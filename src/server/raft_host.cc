@@ -181,11 +181,19 @@ void RaftHost::forward(const std::vector<std::string>& args, bool is_write, Repl
     return;
   }
   Deliver deliver = deliver_;
-  bool sent = it->second->forward(args, [deliver, to, is_write](bool ok, std::string_view reply) {
-    if (ok) {
-      deliver(to, std::string(reply));
-    } else {
-      deliver(to, error_reply(is_write ? kLinkLostWrite : "CLUSTERDOWN lost the connection to the leader"));
+  const std::string addr = it->second->peer().addr();
+  bool sent = it->second->forward(args, [deliver, to, is_write, leader, addr](PeerLink::Outcome outcome,
+                                                                              std::string_view reply) {
+    switch (outcome) {
+      case PeerLink::Outcome::kReply:
+        deliver(to, std::string(reply));
+        break;
+      case PeerLink::Outcome::kNotSent:
+        deliver(to, error_reply(fmt::format("CLUSTERDOWN leader {} at {} is unreachable", leader, addr)));
+        break;
+      case PeerLink::Outcome::kLost:
+        deliver(to, error_reply(is_write ? kLinkLostWrite : "CLUSTERDOWN lost the connection to the leader"));
+        break;
     }
   });
   if (!sent) {
