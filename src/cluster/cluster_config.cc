@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cluster/cluster_secret.h"
+#include "cluster/host_locality.h"
 
 namespace kv::cluster {
 namespace {
@@ -147,23 +148,50 @@ NodeSpec parse_node(const json& n, const std::string& where, const std::string& 
   return node;
 }
 
+// The host as compared for conflicts: numeric addresses canonical, localhost as 127.0.0.1.
+std::string host_key(const std::string& host) {
+  if (host == "localhost") return "127.0.0.1";
+  std::string numeric = canonical_address(host);
+  return numeric.empty() ? host : numeric;
+}
+
+bool is_wildcard(const std::string& host) {
+  std::string key = host_key(host);
+  return key == "0.0.0.0" || key == "::";
+}
+
+// Two nodes on different hosts may share a port (one per machine, or two loopback addresses),
+// unless one listens on every address of its machine.
+bool ports_clash(const NodeSpec& a, const NodeSpec& b) {
+  return a.port == b.port &&
+         (host_key(a.host) == host_key(b.host) || is_wildcard(a.host) || is_wildcard(b.host));
+}
+
+// The same data_dir is fine on two machines; two hosts that both mean "this machine" share one.
+bool dirs_clash(const NodeSpec& a, const NodeSpec& b) {
+  return a.data_dir == b.data_dir &&
+         (host_key(a.host) == host_key(b.host) ||
+          (is_loopback_or_wildcard(a.host) && is_loopback_or_wildcard(b.host)));
+}
+
 void check_unique(const std::vector<NodeSpec>& nodes) {
-  std::map<int, size_t> ids;
-  std::map<uint16_t, size_t> ports;
-  std::map<std::string, size_t> dirs;
   for (size_t i = 0; i < nodes.size(); ++i) {
     const NodeSpec& n = nodes[i];
-    if (auto [it, fresh] = ids.emplace(n.id, i); !fresh) {
-      fail(fmt::format("nodes[{}].id", i),
-           fmt::format("{} is used by nodes[{}]", n.id, it->second));
+    for (size_t j = 0; j < i; ++j) {
+      if (n.id == nodes[j].id) {
+        fail(fmt::format("nodes[{}].id", i), fmt::format("{} is used by nodes[{}]", n.id, j));
+      }
     }
-    if (auto [it, fresh] = ports.emplace(n.port, i); !fresh) {
-      fail(fmt::format("nodes[{}].port", i),
-           fmt::format("{} is used by nodes[{}]", n.port, it->second));
+    for (size_t j = 0; j < i; ++j) {
+      if (ports_clash(n, nodes[j])) {
+        fail(fmt::format("nodes[{}].port", i), fmt::format("{} is used by nodes[{}]", n.port, j));
+      }
     }
-    if (auto [it, fresh] = dirs.emplace(n.data_dir, i); !fresh) {
-      fail(fmt::format("nodes[{}].data_dir", i),
-           fmt::format("{} is used by nodes[{}]", n.data_dir, it->second));
+    for (size_t j = 0; j < i; ++j) {
+      if (dirs_clash(n, nodes[j])) {
+        fail(fmt::format("nodes[{}].data_dir", i),
+             fmt::format("{} is used by nodes[{}]", n.data_dir, j));
+      }
     }
   }
 }

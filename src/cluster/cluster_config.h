@@ -62,12 +62,16 @@ struct ClusterConfig {
   ProbeSettings probe;
   std::chrono::milliseconds stop_timeout{10000};  // SIGTERM, then SIGKILL after this
   uint64_t log_max_bytes = 10 * 1024 * 1024;      // per node log file; rotated once at the cap
-  std::vector<NodeSpec> nodes;                    // in file order; ids, ports, dirs unique
+  // In file order. Ids are unique; ports and data dirs are unique per host (two hosts may share
+  // a port; a wildcard host 0.0.0.0/:: clashes with any host on its port; data dirs clash
+  // between hosts that both mean "this machine": 127.x, localhost, ::1, 0.0.0.0, ::).
+  std::vector<NodeSpec> nodes;
 
   bool raft() const { return mode == kModeRaft; }
   const NodeSpec* find(int id) const;
-  // The full command line of a node:
+  // The full command line of a node (run only on the machine its host is, see host_locality.h):
   //   kvstore --port P --data-dir D [--bind H] [--id N --peers LIST] [--fsync F] args
+  // --bind when the host is not 127.0.0.1 (kvstore's default).
   // --id/--peers in raft mode only; LIST is peers_flag(). The secret is not on it (ps shows
   // argv to every user): it goes in the environment, see cluster_secret.h.
   std::vector<std::string> command(const NodeSpec& node) const;

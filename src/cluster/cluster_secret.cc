@@ -165,4 +165,20 @@ Result<std::string> cluster_secret(const ClusterConfig& config) {
   return load_or_create_secret(config.state_dir);
 }
 
+Status check_secret_shared(const ClusterConfig& config, const std::set<int>& local_ids) {
+  if (!config.raft() || config.secret) return Status::OK();
+  std::string remote;
+  for (const auto& n : config.nodes) {
+    if (local_ids.count(n.id) == 0) remote += (remote.empty() ? "" : ", ") + n.name;
+  }
+  if (remote.empty()) return Status::OK();
+  std::string path = secret_file_path(config.state_dir);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) return Status::OK();
+  return Status::InvalidArgument(fmt::format(
+      "{}: secret: {} run{} on other machines, whose kvcluster must give the nodes the same "
+      "secret: set \"secret\" in cluster.json (or copy {} from the machine that made it)",
+      config.path, remote, remote.find(',') == std::string::npos ? "s" : "", path));
+}
+
 }  // namespace kv::cluster

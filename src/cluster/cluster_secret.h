@@ -7,6 +7,7 @@
 // errors never quote it. Stateless.
 #pragma once
 
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -38,5 +39,11 @@ Result<std::string> load_or_create_secret(const std::string& state_dir);
 
 // What the nodes get in raft mode: config.secret, else load_or_create_secret(config.state_dir).
 Result<std::string> cluster_secret(const ClusterConfig& config);
+
+// Raft mode with nodes on other machines (not in local_ids): each machine's kvcluster gives its
+// nodes the secret, so all must use the same one, and a secret generated here would be this
+// machine's alone. InvalidArgument, naming the fix, when cluster.json has no "secret" and
+// <state_dir>/secret does not exist (one copied from the machine that made it is fine).
+Status check_secret_shared(const ClusterConfig& config, const std::set<int>& local_ids);
 
 }  // namespace kv::cluster

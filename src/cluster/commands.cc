@@ -3,11 +3,15 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <memory>
+#include <vector>
 
 #include "cluster/cluster_config.h"
+#include "cluster/cluster_health.h"
 #include "cluster/control_channel.h"
 #include "cluster/health_probe.h"
 #include "cluster/status_view.h"
+#include "net/event_loop.h"
 
 namespace kv::cluster {
 namespace {
@@ -24,47 +28,87 @@ void say_no_supervisor(const std::string& config_path) {
                config_path.c_str());
 }
 
-// No supervisor: ask every configured port directly, so the operator still learns what runs.
+// Probes every node at once (PING + INFO), on one loop: a dead host costs one timeout, not one
+// per node.
+std::vector<ProbeResult> probe_all(const ClusterConfig& config, milliseconds timeout) {
+  net::EventLoop loop;
+  std::vector<ProbeResult> results(config.nodes.size());
+  size_t pending = config.nodes.size();
+  std::vector<std::unique_ptr<HealthProbe>> probes;
+  for (size_t i = 0; i < config.nodes.size(); ++i) {
+    const NodeSpec& spec = config.nodes[i];
+    probes.push_back(std::make_unique<HealthProbe>(&loop, ClusterConfig::probe_host(spec),
+                                                   spec.port, timeout, [&, i](ProbeResult r) {
+                                                     results[i] = std::move(r);
+                                                     if (--pending == 0) loop.stop();
+                                                   }));
+  }
+  if (pending > 0) loop.run();
+  return results;
+}
+
+// A status document like the supervisor's, from the nodes' own answers: state "unsupervised"
+// (answers), "down" (does not) or "remote" (another machine's node).
+nlohmann::json probed_status(const ClusterConfig& config, const HostLocality& locality) {
+  std::vector<ProbeResult> results = probe_all(config, milliseconds(1000));
+  nlohmann::json nodes = nlohmann::json::array();
+  for (size_t i = 0; i < config.nodes.size(); ++i) {
+    const NodeSpec& spec = config.nodes[i];
+    const ProbeResult& r = results[i];
+    bool local = locality.is_local(spec.host);
+    auto field = [&](const char* key) -> nlohmann::json {
+      auto it = r.info.find(key);
+      if (!r.ok || it == r.info.end()) return nullptr;
+      try {
+        return std::stoll(it->second);
+      } catch (...) {
+        return nullptr;
+      }
+    };
+    nlohmann::json node = {{"id", spec.id},
+                           {"name", spec.name},
+                           {"host", spec.host},
+                           {"port", spec.port},
+                           {"pid", local ? field("process_id") : nullptr},
+                           {"state", !local ? "remote"
+                                     : r.ok ? "unsupervised"
+                                            : "down"},
+                           {"answering", r.ok},
+                           {"answers", r.ok},
+                           {"error", r.error},
+                           {"restarts", nullptr},
+                           {"uptime_s", field("uptime_in_seconds")},
+                           {"last_exit", nullptr},
+                           {"info", shown_info(r.info)}};
+    if (!local) node["remote"] = true;
+    if (!r.ok) node["probe_error"] = r.error;
+    nodes.push_back(node);
+  }
+  return {{"mode", config.mode}, {"supervisor", nullptr}, {"nodes", nodes}};
+}
+
+void print_status(nlohmann::json status, const ClusterHealth& health, bool json) {
+  status["health"] = health.to_json();
+  if (json) {
+    std::printf("%s\n", status.dump().c_str());
+  } else {
+    std::printf("%s%s\n", format_status_table(status).c_str(), health.summary.c_str());
+  }
+}
+
+// No supervisor answers: ask every node directly, so the operator still learns what runs.
+// Raft mode: the cluster's health decides the exit code; independent: no_supervisor_code.
 int probe_without_supervisor(const std::string& config_path, const std::string& default_kvstore,
-                             bool json) {
-  say_no_supervisor(config_path);
+                             bool json, const HostLocality& locality, int no_supervisor_code) {
   auto config = load_cluster_config(config_path, default_kvstore);
   if (!config.ok()) {
     std::fprintf(stderr, "kvcluster: %s\n", config.status().message().c_str());
-    return kExitNoSupervisor;
+    return no_supervisor_code;
   }
-  nlohmann::json nodes = nlohmann::json::array();
-  std::vector<std::vector<std::string>> rows = {{"NODE", "PORT", "ANSWER"}};
-  for (const auto& spec : config->nodes) {
-    ProbeResult r = probe_once(ClusterConfig::probe_host(spec), spec.port, milliseconds(1000));
-    std::string answer;
-    if (r.ok) {
-      auto pid = r.info.count("process_id") ? r.info["process_id"] : "?";
-      answer = fmt::format("answers PING (pid {}, not supervised)", pid);
-    } else {
-      answer = "no answer: " + r.error;
-    }
-    rows.push_back({spec.name, std::to_string(spec.port), answer});
-    nlohmann::json info = nlohmann::json::object();
-    for (const auto& [k, v] : r.info) info[k] = v;
-    nodes.push_back({{"id", spec.id},
-                     {"name", spec.name},
-                     {"port", spec.port},
-                     {"pid", nullptr},
-                     {"state", r.ok ? "unsupervised" : "down"},
-                     {"answers", r.ok},
-                     {"error", r.error},
-                     {"restarts", nullptr},
-                     {"uptime_s", nullptr},
-                     {"last_exit", nullptr},
-                     {"info", info}});
-  }
-  if (json) {
-    std::printf("%s\n", nlohmann::json{{"supervisor", nullptr}, {"nodes", nodes}}.dump().c_str());
-  } else {
-    std::printf("%s", format_columns(rows).c_str());
-  }
-  return kExitNoSupervisor;
+  nlohmann::json status = probed_status(*config, locality);
+  ClusterHealth health = assess_health(status);
+  print_status(std::move(status), health, json);
+  return config->raft() ? health.exit_code() : no_supervisor_code;
 }
 
 // Sends a one-shot command; prints its message or error. 0 / 1 / 3 as documented.
@@ -88,25 +132,25 @@ int simple_command(const std::string& config_path, const nlohmann::json& request
 
 }  // namespace
 
-int run_status(const std::string& config_path, const std::string& default_kvstore, bool json) {
+int run_status(const std::string& config_path, const std::string& default_kvstore, bool json,
+               const HostLocality& locality) {
   auto reply = control_request(socket_for(config_path), {{"cmd", "status"}}, kRequestTimeout);
   if (!reply.ok()) {
-    if (reply.status().is_not_found())
-      return probe_without_supervisor(config_path, default_kvstore, json);
-    std::fprintf(stderr, "kvcluster: %s\n", reply.status().message().c_str());
-    return 1;
+    bool absent = reply.status().is_not_found();
+    if (absent) {
+      std::fprintf(stderr, "kvcluster: no supervisor is running for %s here; asking each node\n",
+                   config_path.c_str());
+    } else {
+      std::fprintf(stderr, "kvcluster: %s; asking each node\n", reply.status().message().c_str());
+    }
+    return probe_without_supervisor(config_path, default_kvstore, json, locality,
+                                    absent ? kExitNoSupervisor : 1);
   }
   nlohmann::json status = std::move(reply).value();
   status.erase("ok");
-  bool all_running = !status["nodes"].empty();
-  for (const auto& n : status["nodes"])
-    all_running = all_running && n.value("state", "") == "running";
-  if (json) {
-    std::printf("%s\n", status.dump().c_str());
-  } else {
-    std::printf("%s", format_status_table(status).c_str());
-  }
-  return all_running ? 0 : 1;
+  ClusterHealth health = assess_health(status);
+  print_status(std::move(status), health, json);
+  return health.exit_code();
 }
 
 int run_down(const std::string& config_path) {

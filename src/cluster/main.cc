@@ -1,6 +1,6 @@
 // kvcluster: runs the cluster described by cluster.json and answers questions about it.
 // Thin: parses flags and hands over to the command. Exit codes: see README "kvcluster";
-// 2 for bad flags (one line on stderr).
+// 64 (EX_USAGE) for bad flags (one line on stderr), since status uses 2 for "no quorum".
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cluster/commands.h"
+#include "cluster/host_locality.h"
 #include "cluster/logs_command.h"
 #include "cluster/up_command.h"
 
@@ -37,6 +38,12 @@ int main(int argc, char** argv) {
   app.fallthrough();
   std::string config = "cluster.json";
   app.add_option("-c,--config", config, "The cluster file")->capture_default_str();
+  std::string local_hosts;
+  app.add_option("--local-hosts", local_hosts,
+                 "Which cluster.json hosts are this machine, comma-separated (default: loopback, "
+                 "0.0.0.0, this machine's interface addresses and hostname). Nodes on other "
+                 "hosts are probed, not started")
+      ->envname(kv::cluster::kLocalHostsEnvVar);
 
   kv::cluster::UpOptions up;
   CLI::App* up_cmd = app.add_subcommand(
@@ -50,8 +57,10 @@ int main(int argc, char** argv) {
   CLI::App* status_cmd = app.add_subcommand(
       "status",
       "One row per node: port, pid, state, uptime, restarts, last exit, keys, and what the "
-      "node reports about Raft (role, term, leader, commit index). "
-      "Exit 0 all running, 1 some not, 3 no supervisor (ports are then probed directly)");
+      "node reports about Raft (role, term, leader, commit index), then a health summary. "
+      "Raft mode: exit 0 healthy, 1 degraded (a majority up with a leader), 2 no quorum, with "
+      "or without a supervisor (nodes are then probed directly). Independent mode: exit 0 all "
+      "running, 1 some not, 3 no supervisor");
   status_cmd->add_flag("--json", json, "Machine-readable: {\"nodes\":[{...}, ...]}");
 
   CLI::App* down_cmd =
@@ -74,9 +83,10 @@ int main(int argc, char** argv) {
   logs_cmd->add_flag("-f,--follow", follow, "Keep printing new lines");
   logs_cmd->add_option("-n,--lines", lines, "Only the last N lines");
 
+  using kv::cluster::kExitUsage;
   if (argc == 1) {
     std::printf("%s", app.help().c_str());
-    return 2;
+    return kExitUsage;
   }
   try {
     app.parse(argc, argv);
@@ -88,19 +98,25 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "kvcluster: %s (see kvcluster --help)\n", e.what());
-    return 2;
+    return kExitUsage;
   }
 
   using namespace kv::cluster;
+  auto locality = locality_for(local_hosts);
+  if (!locality.ok()) {
+    std::fprintf(stderr, "kvcluster: --local-hosts: %s\n", locality.status().message().c_str());
+    return kExitUsage;
+  }
   if (up_cmd->parsed()) {
     up.config_path = config;
     up.default_kvstore = sibling_kvstore();
+    up.local_hosts = local_hosts;
     return run_up(up);
   }
-  if (status_cmd->parsed()) return run_status(config, sibling_kvstore(), json);
+  if (status_cmd->parsed()) return run_status(config, sibling_kvstore(), json, *locality);
   if (down_cmd->parsed()) return run_down(config);
   if (restart_cmd->parsed()) return run_restart(config, node);
   if (reload_cmd->parsed()) return run_reload(config);
   if (logs_cmd->parsed()) return run_logs(config, log_node, follow, lines);
-  return 2;
+  return kExitUsage;
 }

@@ -109,10 +109,11 @@ Status check_kvstore(const std::string& path) {
   return Status::OK();
 }
 
-std::vector<std::string> preflight(const ClusterConfig& config) {
+std::vector<std::string> preflight(const ClusterConfig& config, const std::set<int>& local_ids) {
   std::vector<std::string> problems;
   if (Status s = check_kvstore(config.kvstore); !s.ok()) problems.push_back(s.message());
   for (const auto& node : config.nodes) {
+    if (local_ids.count(node.id) == 0) continue;
     if (Status s = check_node(node); !s.ok()) problems.push_back(s.message());
   }
   return problems;

@@ -5,6 +5,7 @@
 // and is inherited by a detached child across fork).
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,9 @@ class SupervisorLock {
 Status check_node(const NodeSpec& node);
 // kvstore names an executable file.
 Status check_kvstore(const std::string& path);
-// All of the above for every node; one line per problem (empty: all clear).
-std::vector<std::string> preflight(const ClusterConfig& config);
+// All of the above for the kvstore binary and every node in local_ids (the nodes this machine
+// runs); one line per problem (empty: all clear).
+std::vector<std::string> preflight(const ClusterConfig& config, const std::set<int>& local_ids);
 
 // The state directory: created (mode 0700) if missing.
 Status ensure_state_dir(const ClusterConfig& config);

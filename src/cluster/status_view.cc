@@ -17,7 +17,29 @@ std::string info_field(const nlohmann::json& info, const char* key) {
   return info.is_object() && info.contains(key) ? text(info.at(key)) : "-";
 }
 
+// host:port, with an IPv6 host in brackets.
+std::string address(const nlohmann::json& node) {
+  std::string host = node.value("host", "127.0.0.1");
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return host + ":" + text(node.at("port"));
+}
+
 }  // namespace
+
+nlohmann::json shown_info(const std::map<std::string, std::string>& info) {
+  static const char* const kShown[] = {"process_id",   "uptime_in_seconds", "connected_clients",
+                                       "used_memory",  "used_memory_rss",   "loading",
+                                       "wal_bytes",    "wal_last_index",    "db0",
+                                       "role",         "node_id",           "term",
+                                       "leader_id",    "leader_addr",       "commit_index",
+                                       "last_applied", "applied_index",     "last_index",
+                                       "members"};
+  nlohmann::json shown = nlohmann::json::object();
+  for (const char* key : kShown) {
+    if (auto it = info.find(key); it != info.end()) shown[key] = it->second;
+  }
+  return shown;
+}
 
 std::string leader_from_info(const nlohmann::json& info) {
   std::string id = info_field(info, "leader_id");
@@ -63,11 +85,15 @@ std::string format_columns(const std::vector<std::vector<std::string>>& rows) {
 
 std::string format_status_table(const nlohmann::json& status) {
   const nlohmann::json& nodes = status.at("nodes");
-  bool raft = false;
-  for (const auto& n : nodes) raft = raft || (n.contains("info") && n["info"].contains("role"));
+  bool raft = false, hosts = false;
+  for (const auto& n : nodes) {
+    raft = raft || (n.contains("info") && n["info"].contains("role"));
+    hosts = hosts || n.value("host", "127.0.0.1") != "127.0.0.1";
+  }
   std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> header = {"NODE",   "PORT",     "PID",       "STATE",
-                                     "UPTIME", "RESTARTS", "LAST EXIT", "KEYS"};
+  std::vector<std::string> header = {
+      "NODE", hosts ? "ADDRESS" : "PORT", "PID", "STATE", "UPTIME", "RESTARTS", "LAST EXIT",
+      "KEYS"};
   if (raft) header.insert(header.end(), {"ROLE", "TERM", "LEADER", "COMMIT"});
   rows.push_back(header);
   std::string notes;
@@ -75,7 +101,7 @@ std::string format_status_table(const nlohmann::json& status) {
     const nlohmann::json info = n.value("info", nlohmann::json::object());
     std::vector<std::string> row = {
         text(n.at("name")),
-        text(n.at("port")),
+        hosts ? address(n) : text(n.at("port")),
         text(n.at("pid")),
         text(n.at("state")),
         n.at("uptime_s").is_null() ? "-" : format_duration(n.at("uptime_s").get<int64_t>()),
@@ -93,6 +119,11 @@ std::string format_status_table(const nlohmann::json& status) {
     if (n.contains("reason")) notes += fmt::format("{}: {}\n", text(n["name"]), text(n["reason"]));
     if (state == "unresponsive" && n.contains("probe_error")) {
       notes += fmt::format("{}: not answering PING: {}\n", text(n["name"]), text(n["probe_error"]));
+    }
+    if ((state == "remote" || state == "down") && !n.value("answering", false)) {
+      notes += fmt::format("{}: {}no answer{}\n", text(n["name"]),
+                           state == "remote" ? "on another machine, " : "",
+                           n.contains("probe_error") ? ": " + text(n["probe_error"]) : " yet");
     }
     if (state == "backoff" && n.contains("restart_in_ms")) {
       notes += fmt::format("{}: restarting after a {} ms backoff\n", text(n["name"]),

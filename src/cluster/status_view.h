@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -10,8 +11,11 @@ namespace kv::cluster {
 
 // 42s, 5m03s, 2h05m, 3d04h.
 std::string format_duration(int64_t seconds);
-// The table, ending in '\n'.
+// The table, ending in '\n'. The PORT column becomes ADDRESS (host:port) when some node has a
+// host other than 127.0.0.1. Nodes that need attention get a line each after the table.
 std::string format_status_table(const nlohmann::json& status);
+// The INFO fields a status row carries (what an operator looks at, not all of INFO).
+nlohmann::json shown_info(const std::map<std::string, std::string>& info);
 // Keys in the node's key space from its INFO fields ("db0": "keys=3,..."), or "-" if unknown.
 std::string keys_from_info(const nlohmann::json& info);
 // The LEADER cell from a node's INFO fields: "node1" for leader_id:1; "-" when unknown

@@ -11,6 +11,7 @@
 #include "cluster/cluster_secret.h"
 #include "cluster/preflight.h"
 #include "cluster/process_spawner.h"
+#include "cluster/status_view.h"
 #include "common/check.h"
 
 namespace kv::cluster {
@@ -34,14 +35,20 @@ int64_t seconds_since(Supervisor::Clock::time_point t, Supervisor::Clock::time_p
 }  // namespace
 
 Supervisor::Supervisor(net::EventLoop* loop, OutputMux* mux, ClusterConfig config,
-                       std::string default_kvstore, std::string cluster_secret)
+                       std::string default_kvstore, std::string cluster_secret,
+                       HostLocality locality)
     : loop_(loop),
       mux_(mux),
       config_(std::move(config)),
       default_kvstore_(std::move(default_kvstore)),
       cluster_secret_(std::move(cluster_secret)),
+      locality_(std::move(locality)),
+      remotes_(loop, mux),
       started_at_(Clock::now()) {
-  for (const auto& spec : config_.nodes) add_node(spec);
+  std::set<int> local = local_node_ids(config_, locality_);
+  for (const auto& spec : config_.nodes) {
+    if (local.count(spec.id) != 0) add_node(spec);
+  }
 }
 
 Supervisor::~Supervisor() {
@@ -65,7 +72,15 @@ void Supervisor::add_node(const NodeSpec& spec) {
 }
 
 void Supervisor::start_all() {
-  for (const auto& spec : config_.nodes) fire(*nodes_.at(spec.id), NodeEvent::kStart);
+  std::vector<NodeSpec> remote;
+  for (const auto& spec : config_.nodes) {
+    if (auto it = nodes_.find(spec.id); it != nodes_.end()) {
+      fire(*it->second, NodeEvent::kStart);
+    } else {
+      remote.push_back(spec);
+    }
+  }
+  remotes_.set(remote, config_.probe);
 }
 
 void Supervisor::fire(ManagedNode& n, NodeEvent event) {
@@ -316,13 +331,24 @@ void Supervisor::on_probe(ManagedNode& n, ProbeResult result) {
   schedule_probe(n, next);
 }
 
-Supervisor::ManagedNode* Supervisor::find_node(const std::string& which) {
+namespace {
+
+// "2" or "node2" -> 2.
+std::optional<int> parse_node_id(const std::string& which) {
   std::string digits = which.rfind("node", 0) == 0 ? which.substr(4) : which;
   if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos ||
       digits.size() > 9) {
-    return nullptr;
+    return std::nullopt;
   }
-  auto it = nodes_.find(std::stoi(digits));
+  return std::stoi(digits);
+}
+
+}  // namespace
+
+Supervisor::ManagedNode* Supervisor::find_node(const std::string& which) {
+  std::optional<int> id = parse_node_id(which);
+  if (!id) return nullptr;
+  auto it = nodes_.find(*id);
   return it == nodes_.end() || it->second->removing ? nullptr : it->second.get();
 }
 
@@ -330,6 +356,12 @@ Result<std::string> Supervisor::restart_node(const std::string& which) {
   if (stopping_all_) return Status::Busy("the cluster is stopping");
   ManagedNode* n = find_node(which);
   if (n == nullptr) {
+    std::optional<int> id = parse_node_id(which);
+    if (id && is_remote(*id)) {
+      const NodeSpec& spec = *config_.find(*id);
+      return Status::InvalidArgument(
+          fmt::format("{} runs on another machine ({}): restart it there", spec.name, spec.host));
+    }
     std::string names;
     for (const auto& spec : config_.nodes) names += (names.empty() ? "" : ", ") + spec.name;
     return Status::NotFound(
@@ -354,6 +386,12 @@ Result<std::string> Supervisor::reload(const std::string& why, bool quiet_if_unc
     return loaded.status();
   }
   ClusterConfig next = std::move(loaded).value();
+  std::set<int> local = local_node_ids(next, locality_);
+  Status shared = check_secret_shared(next, local);
+  if (!shared.ok()) {
+    mux_->event(fmt::format("{} ({}; keeping the running config)", shared.message(), why));
+    return shared;
+  }
   // Nodes read the secret only at start: a new one (an edited "secret", or the state file's
   // when "secret" was removed) restarts every node, so that they all agree again.
   std::string secret = cluster_secret_;
@@ -375,14 +413,39 @@ Result<std::string> Supervisor::reload(const std::string& why, bool quiet_if_unc
   config_ = std::move(next);
   for (auto& [id, n] : nodes_) n->policy.set_settings(config_.restart);
 
-  for (int id : diff.removed) {
+  apply_local_changes(diff, local);
+  std::vector<NodeSpec> remote;
+  for (const auto& spec : config_.nodes) {
+    if (local.count(spec.id) == 0) remote.push_back(spec);
+  }
+  remotes_.set(remote, config_.probe);
+  std::string summary =
+      diff.empty() ? (settings_changed ? "settings updated, no node changes" : "no changes")
+                   : diff.summary();
+  if (!(diff.empty() && !settings_changed && quiet_if_unchanged)) {
+    mux_->event(fmt::format("reloaded {} ({}): {}", config_.path, why, summary));
+    for (const auto& warning : locality_warnings(config_, local)) mux_->event(warning);
+  }
+  return "reloaded: " + summary;
+}
+
+void Supervisor::apply_local_changes(const ConfigDiff& diff, const std::set<int>& local) {
+  // No longer ours: removed from the file, or moved to another machine.
+  std::vector<int> leaving;
+  for (auto& [id, n] : nodes_) {
+    if (!n->removing && local.count(id) == 0) leaving.push_back(id);
+  }
+  for (int id : leaving) {
     ManagedNode& n = *nodes_.at(id);
     n.removing = true;
+    n.start_after_stop = false;
     fire(n, NodeEvent::kStop);
     if (n.state == NodeState::kStopped) after_stopped(id);
   }
   for (int id : diff.changed) {
-    ManagedNode& n = *nodes_.at(id);
+    auto it = nodes_.find(id);
+    if (it == nodes_.end() || it->second->removing || local.count(id) == 0) continue;
+    ManagedNode& n = *it->second;
     n.policy.reset();
     if (has_process(n.state)) {
       n.next_spec = *config_.find(id);
@@ -393,30 +456,36 @@ Result<std::string> Supervisor::reload(const std::string& why, bool quiet_if_unc
       fire(n, NodeEvent::kStart);
     }
   }
-  for (int id : diff.added) {
-    const NodeSpec& spec = *config_.find(id);
-    add_node(spec);
-    ManagedNode& n = *nodes_.at(id);
-    if (Status s = check_node(spec); !s.ok()) {
-      n.state = NodeState::kFailed;
-      n.failed_reason = s.message();
-      mux_->event(fmt::format("{} not started: {}", spec.name, s.message()), spec.name);
+  for (const auto& spec : config_.nodes) {
+    if (local.count(spec.id) == 0) continue;
+    auto it = nodes_.find(spec.id);
+    if (it == nodes_.end()) {
+      start_new_node(spec);  // added to the file, or moved here from another machine
       continue;
     }
-    fire(n, NodeEvent::kStart);
-  }
-  // Unchanged nodes keep their process; only their spec object is refreshed (same command).
-  for (const auto& spec : config_.nodes) {
-    ManagedNode& n = *nodes_.at(spec.id);
+    ManagedNode& n = *it->second;
+    if (n.removing) {
+      // Removed by an earlier reload and still stopping: start it again once it has stopped.
+      n.removing = false;
+      n.next_spec = spec;
+      n.start_after_stop = true;
+      continue;
+    }
+    // Unchanged nodes keep their process; only their spec object is refreshed (same command).
     if (!n.next_spec) n.spec = spec;
   }
-  std::string summary =
-      diff.empty() ? (settings_changed ? "settings updated, no node changes" : "no changes")
-                   : diff.summary();
-  if (!(diff.empty() && !settings_changed && quiet_if_unchanged)) {
-    mux_->event(fmt::format("reloaded {} ({}): {}", config_.path, why, summary));
+}
+
+void Supervisor::start_new_node(const NodeSpec& spec) {
+  add_node(spec);
+  ManagedNode& n = *nodes_.at(spec.id);
+  if (Status s = check_node(spec); !s.ok()) {
+    n.state = NodeState::kFailed;
+    n.failed_reason = s.message();
+    mux_->event(fmt::format("{} not started: {}", spec.name, s.message()), spec.name);
+    return;
   }
-  return "reloaded: " + summary;
+  fire(n, NodeEvent::kStart);
 }
 
 nlohmann::json Supervisor::node_json(const ManagedNode& n, Clock::time_point now) const {
@@ -440,19 +509,9 @@ nlohmann::json Supervisor::node_json(const ManagedNode& n, Clock::time_point now
   if (!n.failed_reason.empty()) j["reason"] = n.failed_reason;
   if (!n.probe_error.empty()) j["probe_error"] = n.probe_error;
   if (n.state == NodeState::kBackoff) j["restart_in_ms"] = n.next_delay.count();
-  // What the node says about itself: the fields an operator looks at, not all of INFO.
-  static const char* const kShown[] = {"process_id",   "uptime_in_seconds", "connected_clients",
-                                       "used_memory",  "used_memory_rss",   "loading",
-                                       "wal_bytes",    "wal_last_index",    "db0",
-                                       "role",         "node_id",           "term",
-                                       "leader_id",    "leader_addr",       "commit_index",
-                                       "last_applied", "applied_index",     "last_index",
-                                       "members"};
-  nlohmann::json info = nlohmann::json::object();
-  for (const char* key : kShown) {
-    if (auto it = n.info.find(key); it != n.info.end()) info[key] = it->second;
-  }
-  j["info"] = info;
+  j["answering"] = n.state == NodeState::kRunning;
+  if (n.removing) j["removing"] = true;
+  j["info"] = shown_info(n.info);
   return j;
 }
 
@@ -461,17 +520,24 @@ nlohmann::json Supervisor::status_json() const {
   nlohmann::json nodes = nlohmann::json::array();
   for (const auto& spec : config_.nodes) {
     auto it = nodes_.find(spec.id);
-    if (it != nodes_.end()) nodes.push_back(node_json(*it->second, now));
+    if (remotes_.contains(spec.id)) {
+      nodes.push_back(remotes_.node_json(spec.id));
+    } else if (it != nodes_.end() && !it->second->removing) {
+      nodes.push_back(node_json(*it->second, now));
+    }
   }
-  // Nodes removed by a reload but still stopping are shown too, after the configured ones.
+  // Nodes a reload removed (or moved to another machine) that are still stopping are shown
+  // too, after the configured ones.
   for (const auto& [id, n] : nodes_) {
-    if (config_.find(id) == nullptr) nodes.push_back(node_json(*n, now));
+    if (n->removing || config_.find(id) == nullptr) nodes.push_back(node_json(*n, now));
   }
-  return {{"nodes", nodes},
+  return {{"mode", config_.mode},
+          {"nodes", nodes},
           {"supervisor",
            {{"pid", ::getpid()},
             {"config", config_.path},
             {"dir", config_.dir},
+            {"this_machine", locality_.describe()},
             {"uptime_s", seconds_since(started_at_, now)},
             {"stopping", stopping_all_}}}};
 }

@@ -1,9 +1,11 @@
 // Supervisor: keeps the nodes of one cluster.json running. It owns one ManagedNode per
-// configured node and drives each through the NodeState machine: spawns processes, reads
+// configured node on this machine (HostLocality) and drives each through the NodeState
+// machine: spawns processes, reads
 // their output into the OutputMux, probes them (PING/INFO) on the event loop, reaps them on
 // SIGCHLD (waitpid WNOHANG, never blocking), restarts them under the RestartPolicy, applies
 // reloaded configs by node id, and stops everything on request (SIGTERM to each process
-// group, SIGKILL after the stop timeout or at a second request).
+// group, SIGKILL after the stop timeout or at a second request). Nodes on other machines are
+// only probed (RemoteNodes); a reload that moves a node between machines stops or starts it.
 // Signals, the control socket and the config watch are wired by up_command; they call in
 // here. Single-threaded: every method runs on the loop's thread.
 #pragma once
@@ -17,13 +19,16 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "cluster/cluster_config.h"
 #include "cluster/health_probe.h"
+#include "cluster/host_locality.h"
 #include "cluster/node_state.h"
 #include "cluster/output_mux.h"
 #include "cluster/pipe_reader.h"
+#include "cluster/remote_nodes.h"
 #include "cluster/restart_policy.h"
 #include "net/event_loop.h"
 
@@ -35,14 +40,14 @@ class Supervisor {
 
   // default_kvstore: the node binary when cluster.json names none (used again on reload).
   // cluster_secret: what raft-mode nodes get in KV_CLUSTER_SECRET (cluster_secret(config));
-  // unused in independent mode.
+  // unused in independent mode. locality: which nodes are this machine's to run.
   Supervisor(net::EventLoop* loop, OutputMux* mux, ClusterConfig config,
-             std::string default_kvstore, std::string cluster_secret);
+             std::string default_kvstore, std::string cluster_secret, HostLocality locality);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
-  // Starts every configured node.
+  // Starts every configured node of this machine and starts probing the others.
   void start_all();
   // First call: SIGTERM every node, SIGKILL those still alive after the stop timeout.
   // Later calls: SIGKILL at once. on_all_stopped runs (from the loop) once no node process
@@ -61,8 +66,10 @@ class Supervisor {
   // Reaps every exited child (call on SIGCHLD).
   void reap_children();
 
-  // {"nodes":[{id, name, host, port, pid, state, uptime_s, restarts, last_exit, ...}],
-  //  "supervisor":{...}}
+  // {"mode":"raft","nodes":[{id, name, host, port, pid, state, answering, uptime_s, restarts,
+  //  last_exit, info, ...}],"supervisor":{...}}, nodes in file order (state "remote" for
+  // nodes on other machines), then nodes a reload removed that are still stopping.
+  // `answering`: running and answering probes (remote: answered, no probe.failures misses).
   nlohmann::json status_json() const;
   const ClusterConfig& config() const { return config_; }
 
@@ -104,6 +111,11 @@ class Supervisor {
   void cancel_timer(uint64_t* id);
   void check_all_stopped();
   void add_node(const NodeSpec& spec);
+  void start_new_node(const NodeSpec& spec);
+  // Stops nodes no longer ours (removed, or moved to another machine), restarts changed ones,
+  // starts new ones. local: the ids of config_ to run here.
+  void apply_local_changes(const ConfigDiff& diff, const std::set<int>& local);
+  bool is_remote(int id) const { return remotes_.contains(id); }
   ManagedNode* find_node(const std::string& which);
   nlohmann::json node_json(const ManagedNode& n, Clock::time_point now) const;
 
@@ -112,7 +124,9 @@ class Supervisor {
   ClusterConfig config_;
   std::string default_kvstore_;
   std::string cluster_secret_;  // never printed; what the running raft nodes were given
-  std::map<int, std::unique_ptr<ManagedNode>> nodes_;  // by id
+  HostLocality locality_;
+  std::map<int, std::unique_ptr<ManagedNode>> nodes_;  // by id; this machine's nodes only
+  RemoteNodes remotes_;                                // the others: probed, never run
   bool stopping_all_ = false;
   std::function<void()> on_all_stopped_;
   Clock::time_point started_at_;

@@ -12,12 +12,14 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "cluster/cluster_config.h"
 #include "cluster/cluster_secret.h"
 #include "cluster/config_watch.h"
 #include "cluster/control_channel.h"
 #include "cluster/control_server.h"
+#include "cluster/host_locality.h"
 #include "cluster/output_mux.h"
 #include "cluster/preflight.h"
 #include "cluster/supervisor.h"
@@ -33,7 +35,7 @@ int fail(const std::string& message) {
 
 // Forks; the parent waits until the child reports "ready" (or an error) on a pipe and exits
 // with 0 (or 1). Returns the fd the child reports on; in the parent it never returns.
-int detach(const ClusterConfig& config) {
+int detach(const ClusterConfig& config, size_t local_nodes) {
   int ready[2];
   if (::pipe2(ready, O_CLOEXEC) != 0) return -1;
   std::fflush(stdout);
@@ -52,9 +54,9 @@ int detach(const ClusterConfig& config) {
     }
     if (msg == "ok\n") {
       std::printf(
-          "kvcluster: supervising %zu nodes in the background (pid %d); logs in %s, "
+          "kvcluster: supervising %zu node%s in the background (pid %d); logs in %s, "
           "stop with kvcluster down\n",
-          config.nodes.size(), pid, config.state_dir.c_str());
+          local_nodes, local_nodes == 1 ? "" : "s", pid, config.state_dir.c_str());
       std::exit(0);
     }
     std::fprintf(stderr, "%s",
@@ -77,6 +79,29 @@ void report(int fd, const std::string& text) {
   if (fd < 0) return;
   ssize_t ignored = ::write(fd, text.data(), text.size());
   (void)ignored;
+}
+
+// "no node of cluster.json is on this machine (...)": why `up` has nothing to start.
+std::string nothing_local(const ClusterConfig& config, const HostLocality& locality) {
+  std::string hosts;
+  for (const auto& n : config.nodes) {
+    hosts += fmt::format("{}{} on {}", hosts.empty() ? "" : ", ", n.name, n.host);
+  }
+  return fmt::format(
+      "no node of {} is on this machine ({}; this machine: {}): nothing to start here "
+      "(kvcluster status works from any machine)",
+      config.path, hosts, locality.describe());
+}
+
+// "node3 (10.0.0.3) runs on another machine: probed, not started".
+std::string remote_note(const ClusterConfig& config, const std::set<int>& local) {
+  std::string remote;
+  for (const auto& n : config.nodes) {
+    if (local.count(n.id) == 0) {
+      remote += fmt::format("{}{} ({})", remote.empty() ? "" : ", ", n.name, n.host);
+    }
+  }
+  return fmt::format("{} on other machines: probed, not started here", remote);
 }
 
 ControlServer::Reply handle_control(Supervisor* sup, net::EventLoop* loop,
@@ -114,10 +139,15 @@ int run_up(const UpOptions& options) {
   auto loaded = load_cluster_config(options.config_path, options.default_kvstore);
   if (!loaded.ok()) return fail(loaded.status().message());
   ClusterConfig config = std::move(loaded).value();
+  auto locality = locality_for(options.local_hosts);
+  if (!locality.ok()) return fail(locality.status().message());
+  std::set<int> local = local_node_ids(config, *locality);
+  if (local.empty()) return fail(nothing_local(config, *locality));
 
   auto acquired = SupervisorLock::acquire(config);
   if (!acquired.ok()) return fail(acquired.status().message());
   std::optional<SupervisorLock> lock(std::move(acquired).value());
+  if (Status s = check_secret_shared(config, local); !s.ok()) return fail(s.message());
   // Under the lock: a first `up` creates .kvcluster/secret, and no second one races it.
   std::string secret;
   if (config.raft()) {
@@ -125,7 +155,7 @@ int run_up(const UpOptions& options) {
     if (!resolved.ok()) return fail(resolved.status().message());
     secret = std::move(resolved).value();
   }
-  std::vector<std::string> problems = preflight(config);
+  std::vector<std::string> problems = preflight(config, local);
   if (!problems.empty()) {
     for (const auto& p : problems) std::fprintf(stderr, "kvcluster: %s\n", p.c_str());
     std::fprintf(stderr, "kvcluster: not starting %s (%zu problem%s)\n", config.path.c_str(),
@@ -134,7 +164,7 @@ int run_up(const UpOptions& options) {
   }
   int ready_fd = -1;
   if (options.detach) {
-    ready_fd = detach(config);
+    ready_fd = detach(config, local.size());
     if (ready_fd < 0) return fail(fmt::format("cannot detach: {}", std::strerror(errno)));
     lock->write_pid();
   }
@@ -160,8 +190,8 @@ int run_up(const UpOptions& options) {
   mux_options.log_dir = config.state_dir;
   mux_options.log_max_bytes = config.log_max_bytes;
   OutputMux mux(mux_options);
-  auto sup =
-      std::make_unique<Supervisor>(&loop, &mux, config, options.default_kvstore, std::move(secret));
+  auto sup = std::make_unique<Supervisor>(&loop, &mux, config, options.default_kvstore,
+                                          std::move(secret), std::move(locality).value());
 
   std::string socket_path = control_socket_path(config.state_dir);
   auto control = ControlServer::listen(&loop, socket_path, [&](const nlohmann::json& req) {
@@ -198,8 +228,10 @@ int run_up(const UpOptions& options) {
   loop.set_before_sleep([&] { mux.flush(); });
 
   mux.event(fmt::format("kvcluster {} (pid {}) supervising {} node{} from {}; logs in {}",
-                        KV_VERSION, ::getpid(), config.nodes.size(),
-                        config.nodes.size() == 1 ? "" : "s", config.path, config.state_dir));
+                        KV_VERSION, ::getpid(), local.size(), local.size() == 1 ? "" : "s",
+                        config.path, config.state_dir));
+  if (local.size() < config.nodes.size()) mux.event(remote_note(config, local));
+  for (const auto& warning : locality_warnings(config, local)) mux.event(warning);
   sup->start_all();
   mux.flush();
   report(ready_fd, "ok\n");

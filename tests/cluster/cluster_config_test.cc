@@ -150,6 +150,38 @@ TEST_CASE("mode raft: a host is used as given (kvstore splits a peer at its last
                                                             r->peers_flag(), "--fsync", "no"});
 }
 
+TEST_CASE("nodes on different machines may share a port and a data_dir") {
+  auto r = parse(R"({"mode": "raft", "secret": "s", "nodes": [
+    {"id": 1, "host": "10.77.0.1", "port": 9001, "data_dir": "/var/lib/kvstore"},
+    {"id": 2, "host": "10.77.0.2", "port": 9001, "data_dir": "/var/lib/kvstore"},
+    {"id": 3, "host": "db3.example.com", "port": 9001, "data_dir": "/var/lib/kvstore"}]})");
+  REQUIRE(r.ok());
+  CHECK(r->peers_flag() == "1=10.77.0.1:9001,2=10.77.0.2:9001,3=db3.example.com:9001");
+  // Every node gets --bind: on its own machine it listens on its own address only.
+  CHECK(r->command(r->nodes[1]) == std::vector<std::string>{"/opt/kv/kvstore", "--port", "9001",
+                                                            "--data-dir", "/var/lib/kvstore",
+                                                            "--bind", "10.77.0.2", "--id", "2",
+                                                            "--peers", r->peers_flag()});
+  // Two loopback addresses are two listeners on one machine: a port each is fine, a data dir
+  // is not.
+  CHECK(parse(R"({"nodes": [{"id": 1, "port": 9001, "data_dir": "a"},
+                            {"id": 2, "host": "127.0.0.2", "port": 9001, "data_dir": "b"}]})")
+            .ok());
+  CHECK(error_of(R"({"nodes": [{"id": 1, "port": 9001, "data_dir": "a"},
+                               {"id": 2, "host": "127.0.0.2", "port": 9002, "data_dir": "a"}]})") ==
+        "/etc/kv/cluster.json: nodes[1].data_dir: /etc/kv/a is used by nodes[0]");
+  // The same host however spelled, and a wildcard, clash on a port.
+  CHECK(error_of(R"({"nodes": [{"id": 1, "port": 9001, "data_dir": "a"},
+                               {"id": 2, "host": "localhost", "port": 9001, "data_dir": "b"}]})") ==
+        "/etc/kv/cluster.json: nodes[1].port: 9001 is used by nodes[0]");
+  CHECK(error_of(R"({"nodes": [{"id": 1, "host": "10.0.0.1", "port": 9001, "data_dir": "a"},
+                               {"id": 2, "host": "0.0.0.0", "port": 9001, "data_dir": "b"}]})") ==
+        "/etc/kv/cluster.json: nodes[1].port: 9001 is used by nodes[0]");
+  CHECK(error_of(R"({"nodes": [{"id": 1, "host": "fd00::1", "port": 9001, "data_dir": "a"},
+                               {"id": 2, "host": "fd00:0::1", "port": 9001, "data_dir": "b"}]})") ==
+        "/etc/kv/cluster.json: nodes[1].port: 9001 is used by nodes[0]");
+}
+
 TEST_CASE("mode: absent is independent (older files); independent adds no raft flags") {
   auto absent = parse(kThree);
   auto independent = parse(R"({"mode": "independent", "nodes": [

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cluster/health_probe.h"
 #include "testing/child_process.h"
 
 namespace kv::cluster::test {
@@ -157,13 +158,15 @@ CommandResult TestCluster::kvcluster(const std::vector<std::string>& args) {
 
 nlohmann::json TestCluster::status() {
   CommandResult r = kvcluster({"status", "--json"});
-  if (r.exit_code != 0 && r.exit_code != 1) return nullptr;
+  // 0/1/2: healthy, degraded, no quorum (raft) as judged from the document below.
+  if (r.exit_code < 0 || r.exit_code > 2) return nullptr;
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(r.out);
   } catch (...) {
     return nullptr;
   }
+  if (!j.is_object() || !j.contains("supervisor") || j["supervisor"].is_null()) return nullptr;
   for (const auto& n : j["nodes"]) {
     if (n["pid"].is_number()) track(n["pid"].get<pid_t>());
   }
@@ -189,6 +192,40 @@ nlohmann::json TestCluster::node(const nlohmann::json& status, int id) {
     if (n["id"] == id) return n;
   }
   return nullptr;
+}
+
+OwnProcess::OwnProcess(const std::vector<std::string>& argv) {
+  ExecArgs args(argv);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    prepare_child();
+    ::execv(args.ptrs[0], args.ptrs.data());
+    ::_exit(127);
+  }
+  REQUIRE(pid_ > 0);
+}
+
+void OwnProcess::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+}
+
+std::unique_ptr<OwnProcess> start_fake_node(const std::string& host, uint16_t port,
+                                            const std::vector<std::string>& raft_args) {
+  std::vector<std::string> argv = {fake_node_bin(), "--port", std::to_string(port), "--bind", host};
+  argv.insert(argv.end(), raft_args.begin(), raft_args.end());
+  argv.push_back("--listen");
+  auto p = std::make_unique<OwnProcess>(argv);
+  REQUIRE(eventually([&] { return probe_once(host, port, 1000ms).ok; }));
+  return p;
 }
 
 nlohmann::json kvstore_config(int n) {

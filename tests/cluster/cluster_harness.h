@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -73,7 +74,7 @@ class TestCluster {
   std::string supervisor_output() const { return read_file(dir_.sub("up.out")); }
 
   CommandResult kvcluster(const std::vector<std::string>& args);
-  // `status --json` parsed (nodes array), or null when it failed to answer.
+  // `status --json` of the running supervisor, parsed; null when no supervisor answered.
   nlohmann::json status();
   // Waits until every node in status has state `state` (and there are `count` of them).
   bool wait_all(const std::string& state, size_t count, std::chrono::milliseconds timeout = 10s);
@@ -87,6 +88,27 @@ class TestCluster {
   bool reaped_ = false;
   std::set<pid_t> seen_pids_;
 };
+
+// A process the test runs itself, e.g. a node "on another machine" that no supervisor owns.
+// Output goes to /dev/null. SIGKILLed and reaped by kill() or when destroyed.
+class OwnProcess {
+ public:
+  explicit OwnProcess(const std::vector<std::string>& argv);
+  ~OwnProcess() { kill(); }
+  OwnProcess(const OwnProcess&) = delete;
+  OwnProcess& operator=(const OwnProcess&) = delete;
+  pid_t pid() const { return pid_; }
+  // SIGKILL and reap: once this returns the process is gone and its port closed.
+  void kill();
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// A fake_node on host:port answering PING and INFO with this Raft view; waits (up to 10 s)
+// until it answers.
+std::unique_ptr<OwnProcess> start_fake_node(const std::string& host, uint16_t port,
+                                            const std::vector<std::string>& raft_args);
 
 // A cluster.json for n kvstore nodes on fresh ports, mode independent.
 nlohmann::json kvstore_config(int n);

@@ -1,6 +1,8 @@
 // fake_node: a stand-in for kvstore in the supervisor's tests (cluster.json "kvstore" points
-// here). It accepts (and ignores) kvstore's --data-dir/--bind/--fsync and the raft-mode
-// --id/--peers/--cluster-secret, takes --port, and then does, in order:
+// here). It accepts (and ignores) kvstore's --data-dir/--fsync and the raft-mode
+// --id/--peers/--cluster-secret, takes --port and --bind (an IPv4 address, default 127.0.0.1),
+// and what its INFO says about Raft: --role (follower), --term (7), --leader-id (2); "none"
+// leaves the field out. Then it does, in order:
 //   --print TEXT      a line on stdout          --eprint TEXT   a line on stderr
 //   --partial TEXT    TEXT on stdout, no '\n'   --lines N --line-bytes B
 //                     N lines of about B bytes as fast as possible, in writes that cut lines
@@ -10,6 +12,7 @@
 //   --exit CODE       exit with CODE once the above is done
 //   --crash abort|segv
 // Without --exit/--crash it stays up until a signal ends it.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -34,16 +37,25 @@ void write_all(int fd, const std::string& s) {
   }
 }
 
-int listen_on(int port) {
+struct RaftView {
+  std::string role = "follower", term = "7", leader_id = "2";
+};
+RaftView g_raft;
+
+int listen_on(const std::string& bind, int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, bind.c_str(), &a.sin_addr) != 1) {
+    std::fprintf(stderr, "fake_node: --bind %s is not an IPv4 address\n", bind.c_str());
+    std::exit(2);
+  }
   if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(fd, 16) != 0) {
-    std::fprintf(stderr, "fake_node: cannot listen on %d: %s\n", port, std::strerror(errno));
+    std::fprintf(stderr, "fake_node: cannot listen on %s:%d: %s\n", bind.c_str(), port,
+                 std::strerror(errno));
     std::exit(1);
   }
   return fd;
@@ -59,7 +71,10 @@ void answer(int fd, std::string* buf) {
       buf->erase(0, kPing.size());
     } else if (buf->compare(0, kInfo.size(), kInfo) == 0) {
       std::string info = "# Server\r\nprocess_id:" + std::to_string(::getpid()) +
-                         "\r\n\r\n# Raft\r\nrole:follower\r\nterm:7\r\nleader_id:2\r\n";
+                         "\r\nuptime_in_seconds:3\r\n\r\n# Raft\r\n";
+      if (g_raft.role != "none") info += "role:" + g_raft.role + "\r\n";
+      if (g_raft.term != "none") info += "term:" + g_raft.term + "\r\n";
+      if (g_raft.leader_id != "none") info += "leader_id:" + g_raft.leader_id + "\r\n";
       write_all(fd, "$" + std::to_string(info.size()) + "\r\n" + info + "\r\n");
       buf->erase(0, kInfo.size());
     } else {
@@ -117,6 +132,7 @@ void write_lines(int port, long count, long bytes) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   int port = 0;
+  std::string bind = "127.0.0.1";
   long lines = 0, line_bytes = 100;
   bool listen = false;
   int exit_code = -1;
@@ -126,9 +142,17 @@ int main(int argc, char** argv) {
     auto next = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : ""; };
     if (a == "--port")
       port = std::atoi(next().c_str());
-    else if (a == "--data-dir" || a == "--bind" || a == "--fsync" || a == "--id" ||
-             a == "--peers" || a == "--cluster-secret")
+    else if (a == "--data-dir" || a == "--fsync" || a == "--id" || a == "--peers" ||
+             a == "--cluster-secret")
       next();
+    else if (a == "--bind")
+      bind = next();
+    else if (a == "--role")
+      g_raft.role = next();
+    else if (a == "--term")
+      g_raft.term = next();
+    else if (a == "--leader-id")
+      g_raft.leader_id = next();
     else if (a == "--print")
       write_all(STDOUT_FILENO, next() + "\n");
     else if (a == "--eprint")
@@ -159,6 +183,6 @@ int main(int argc, char** argv) {
     ::raise(SIGSEGV);
   }
   if (exit_code >= 0) return exit_code;
-  if (listen) serve(listen_on(port));
+  if (listen) serve(listen_on(bind, port));
   for (;;) ::pause();
 }

@@ -4,6 +4,7 @@
 // file is created once and reused by the next `up`.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -189,7 +190,7 @@ TEST_CASE("raft mode with real kvstore nodes: they elect one leader and agree on
   TestCluster c;
   nlohmann::json config = kvstore_config(3);
   config["mode"] = "raft";
-  config["probe"] = {{"interval_ms", 50}};
+  config["probe"] = {{"interval_ms", 50}, {"timeout_ms", 200}, {"failures", 2}};
   c.write_config(config);
   c.start_supervisor();
   REQUIRE(c.wait_all("running", 3));
@@ -218,6 +219,32 @@ TEST_CASE("raft mode with real kvstore nodes: they elect one leader and agree on
   }
   CommandResult table = c.kvcluster({"status"});
   CHECK(table.out.find("leader") != std::string::npos);
+  CHECK(table.exit_code == 0);
+  CHECK(table.out.find("cluster: healthy, leader node") != std::string::npos);
+
+  // Freeze the followers one by one: degraded (1) with one, no quorum (2) with both.
+  std::vector<pid_t> followers;
+  for (const auto& n : s["nodes"]) {
+    if (n["info"]["role"] != "leader") followers.push_back(n["pid"].get<pid_t>());
+  }
+  REQUIRE(followers.size() == 2);
+  ::kill(followers[0], SIGSTOP);
+  CommandResult r;
+  CHECK_MESSAGE(eventually([&] { return (r = c.kvcluster({"status"})).exit_code == 1; }), r.out);
+  CHECK(r.out.find("degraded: node") != std::string::npos);
+  CHECK(r.out.find(" unresponsive; 2 of 3 members up, leader node") != std::string::npos);
+  ::kill(followers[1], SIGSTOP);
+  // (On the way there the leader may step down before both are seen unresponsive: "NO QUORUM:
+  // no leader known by a majority".)
+  CHECK_MESSAGE(eventually([&] {
+                  r = c.kvcluster({"status"});
+                  return r.exit_code == 2 &&
+                         r.out.find("NO QUORUM: 1 of 3 members up") != std::string::npos;
+                }),
+                r.out);
+  for (pid_t pid : followers) ::kill(pid, SIGCONT);
+  CHECK(eventually([&] { return c.kvcluster({"status"}).exit_code == 0; }, 15s));
+
   CHECK(c.kvcluster({"down"}).exit_code == 0);
   CHECK(c.wait_supervisor() == 0);
 }

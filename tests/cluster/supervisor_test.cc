@@ -158,21 +158,24 @@ TEST_CASE("preflight: a busy port or a locked data dir refuses to start, naming 
     CHECK(r.exit_code == 1);
     CHECK(r.err.find("cluster.json: nodes: must be an array, got 3") != std::string::npos);
   }
-  SUBCASE("bad flags: exit 2 with one line") {
+  SUBCASE("bad flags: exit 64 (EX_USAGE) with one line") {
     CommandResult r = c.kvcluster({"up", "--bogus"});
-    CHECK(r.exit_code == 2);
+    CHECK(r.exit_code == 64);
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
 }
 
-TEST_CASE("status with no supervisor: exit 3, and each port is probed") {
+TEST_CASE("independent status with no supervisor: exit 3, and each port is probed") {
   TestCluster c;
-  nlohmann::json config = fake_config({{"--listen"}});
+  nlohmann::json config = fake_config({{"--listen"}, {"--listen"}});
   c.write_config(config);
+  auto answering = start_fake_node("127.0.0.1", config["nodes"][1]["port"].get<uint16_t>(), {});
   CommandResult r = c.kvcluster({"status"});
   CHECK(r.exit_code == 3);
   CHECK(r.err.find("no supervisor is running") != std::string::npos);
-  CHECK(r.out.find("no answer") != std::string::npos);
+  CHECK(r.out.find("node1: no answer: Connection refused") != std::string::npos);
+  CHECK(r.out.find("unsupervised") != std::string::npos);
+  CHECK(r.out.find("degraded: node1 down; 1 of 2 nodes running") != std::string::npos);
 }
 
 TEST_CASE("a crash loop ends in failed with few restarts; restart re-arms it") {
