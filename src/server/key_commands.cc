@@ -53,6 +53,12 @@ void cmd_set(CommandContext& c) {
       return;
     }
   }
+  if (!nx && !xx && !get) {
+    // The common case needs no look at the old value: one hash walk instead of two.
+    c.keys->set(c.args[1], c.args[2]);
+    write_simple(c.out, "OK");
+    return;
+  }
   auto old = c.keys->get(c.args[1]);
   bool exists = old.has_value();
   if (get) {
