@@ -31,6 +31,10 @@ struct Config {
   // ticks steps down, and followers that heard from a leader within that time ignore votes.
   bool check_quorum = true;
 
+  // Membership: a learner is promoted to voter only while its log lags the leader's last
+  // index by at most this many entries (it could otherwise stall commits as a voter).
+  uint64_t max_promotion_lag = 64;
+
   // Returns "" when the config is usable, else what is wrong with it.
   std::string validate() const;
 };

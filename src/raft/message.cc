@@ -2,13 +2,15 @@
 
 #include <fmt/core.h>
 
+#include "raft/membership.h"
+
 namespace kv::raft {
 
 namespace {
 
 std::string describe_body(const VoteRequest& m) {
-  return fmt::format("{} last={}/{}", m.pre_vote ? "PreVote" : "RequestVote", m.last_log_index,
-                     m.last_log_term);
+  return fmt::format("{}{} last={}/{}", m.pre_vote ? "PreVote" : "RequestVote",
+                     m.transfer ? " transfer" : "", m.last_log_index, m.last_log_term);
 }
 std::string describe_body(const VoteResponse& m) {
   return fmt::format("{} {}", m.pre_vote ? "PreVoteResponse" : "VoteResponse",
@@ -32,12 +34,14 @@ std::string describe_body(const HeartbeatResponse& m) {
   return fmt::format("HeartbeatResponse seq={}", m.read_seq);
 }
 std::string describe_body(const SnapshotChunk& m) {
-  return fmt::format("SnapshotChunk snap={}/{} off={} len={}{}", m.meta.last_index,
-                     m.meta.last_term, m.offset, m.data.size(), m.done ? " done" : "");
+  return fmt::format("SnapshotChunk snap={}/{} {} off={} len={}{}", m.meta.last_index,
+                     m.meta.last_term, describe(m.meta.membership), m.offset, m.data.size(),
+                     m.done ? " done" : "");
 }
 std::string describe_body(const SnapshotResponse& m) {
   return fmt::format("SnapshotResponse snap={} next={}", m.snapshot_index, m.next_offset);
 }
+std::string describe_body(const TimeoutNow&) { return "TimeoutNow"; }
 
 }  // namespace
 

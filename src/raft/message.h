@@ -13,11 +13,14 @@
 namespace kv::raft {
 
 // RequestVote, or PreVote when pre_vote is set. A PreVote carries the term the candidate
-// *would* use (its term + 1) and changes no state on the receiver.
+// *would* use (its term + 1) and changes no state on the receiver. `transfer` marks the
+// election a leader asked for with TimeoutNow: voters answer it even while they still hear
+// from that leader (CheckQuorum's vote suppression would otherwise drop it).
 struct VoteRequest {
   bool pre_vote = false;
   Index last_log_index = 0;
   Term last_log_term = 0;
+  bool transfer = false;
 };
 
 // A granted PreVote response carries the requested term; anything else the voter's term.
@@ -59,7 +62,8 @@ struct HeartbeatResponse {
   uint64_t read_seq = 0;
 };
 
-// One chunk of a snapshot; the follower assembles chunks by offset.
+// One chunk of a snapshot; the follower assembles chunks by offset. meta.membership is the
+// configuration at the snapshot's last index, which the follower adopts on installing it.
 struct SnapshotChunk {
   SnapshotMeta meta;
   uint64_t offset = 0;
@@ -74,8 +78,14 @@ struct SnapshotResponse {
   uint64_t next_offset = 0;
 };
 
-using MessageBody = std::variant<VoteRequest, VoteResponse, AppendRequest, AppendResponse,
-                                 Heartbeat, HeartbeatResponse, SnapshotChunk, SnapshotResponse>;
+// Leadership transfer (dissertation 3.10): the leader, having brought the receiver's log up
+// to date, asks it to start an election now, without PreVote and without waiting for its
+// election timeout.
+struct TimeoutNow {};
+
+using MessageBody =
+    std::variant<VoteRequest, VoteResponse, AppendRequest, AppendResponse, Heartbeat,
+                 HeartbeatResponse, SnapshotChunk, SnapshotResponse, TimeoutNow>;
 
 struct Message {
   NodeId from = kNoNode;

@@ -6,12 +6,13 @@
 #include <variant>
 
 #include "common/coding.h"
+#include "raft/membership.h"
 
 namespace kv::raft {
 
 namespace {
 
-static_assert(std::variant_size_v<MessageBody> == 8,
+static_assert(std::variant_size_v<MessageBody> == 9,
               "a new message variant needs a kind and a layout in message_codec");
 
 constexpr uint32_t kMaxLength = std::numeric_limits<uint32_t>::max();
@@ -26,6 +27,7 @@ MessageKind kind_of(const Heartbeat&) { return MessageKind::kHeartbeat; }
 MessageKind kind_of(const HeartbeatResponse&) { return MessageKind::kHeartbeatResponse; }
 MessageKind kind_of(const SnapshotChunk&) { return MessageKind::kSnapshotChunk; }
 MessageKind kind_of(const SnapshotResponse&) { return MessageKind::kSnapshotResponse; }
+MessageKind kind_of(const TimeoutNow&) { return MessageKind::kTimeoutNow; }
 
 void put_u8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
 void put_bool(std::string* out, bool v) { put_u8(out, v ? 1 : 0); }
@@ -40,6 +42,7 @@ void encode_body(const VoteRequest& m, std::string* out) {
   put_bool(out, m.pre_vote);
   coding::put_fixed64(out, m.last_log_index);
   coding::put_fixed64(out, m.last_log_term);
+  put_bool(out, m.transfer);
 }
 
 void encode_body(const VoteResponse& m, std::string* out) {
@@ -82,6 +85,9 @@ void encode_body(const HeartbeatResponse& m, std::string* out) {
 void encode_body(const SnapshotChunk& m, std::string* out) {
   coding::put_fixed64(out, m.meta.last_index);
   coding::put_fixed64(out, m.meta.last_term);
+  std::string membership;
+  encode_membership(m.meta.membership, &membership);
+  put_bytes(out, membership);
   coding::put_fixed64(out, m.offset);
   put_bool(out, m.done);
   put_bytes(out, m.data);
@@ -91,6 +97,8 @@ void encode_body(const SnapshotResponse& m, std::string* out) {
   coding::put_fixed64(out, m.snapshot_index);
   coding::put_fixed64(out, m.next_offset);
 }
+
+void encode_body(const TimeoutNow&, std::string*) {}
 
 // ---- decoding ----
 
@@ -104,8 +112,9 @@ class Reader {
   size_t remaining() const { return bytes_.size() - pos_; }
   size_t offset() const { return pos_; }
 
-  void fail(const std::string& reason) {
-    if (ok()) error_ = reason + " at offset " + std::to_string(pos_);
+  void fail(const std::string& reason) { fail(reason, pos_); }
+  void fail(const std::string& reason, size_t offset) {
+    if (ok()) error_ = reason + " at offset " + std::to_string(offset);
   }
 
   uint8_t u8(const char* field) {
@@ -171,6 +180,7 @@ void decode_body(Reader* r, VoteRequest* m) {
   m->pre_vote = r->boolean("VoteRequest.pre_vote");
   m->last_log_index = r->u64("VoteRequest.last_log_index");
   m->last_log_term = r->u64("VoteRequest.last_log_term");
+  m->transfer = r->boolean("VoteRequest.transfer");
 }
 
 void decode_body(Reader* r, VoteResponse* m) {
@@ -186,7 +196,14 @@ void decode_entry(Reader* r, Entry* e) {
     r->fail("unknown entry type " + std::to_string(type));
   }
   e->type = static_cast<EntryType>(type);
+  size_t payload_at = r->offset();
   e->payload = r->bytes("entry payload");
+  Membership membership;
+  if (r->ok() && e->type == EntryType::kConfig) {
+    if (Status s = decode_membership(e->payload, &membership); !s.ok()) {
+      r->fail("bad config entry payload (" + s.message() + ")", payload_at);
+    }
+  }
 }
 
 void decode_body(Reader* r, AppendRequest* m) {
@@ -227,6 +244,13 @@ void decode_body(Reader* r, HeartbeatResponse* m) {
 void decode_body(Reader* r, SnapshotChunk* m) {
   m->meta.last_index = r->u64("SnapshotChunk.last_index");
   m->meta.last_term = r->u64("SnapshotChunk.last_term");
+  size_t membership_at = r->offset();
+  std::string membership = r->bytes("SnapshotChunk.membership");
+  if (r->ok()) {
+    if (Status s = decode_membership(membership, &m->meta.membership); !s.ok()) {
+      r->fail("bad SnapshotChunk.membership (" + s.message() + ")", membership_at);
+    }
+  }
   m->offset = r->u64("SnapshotChunk.offset");
   m->done = r->boolean("SnapshotChunk.done");
   m->data = r->bytes("SnapshotChunk.data");
@@ -236,6 +260,8 @@ void decode_body(Reader* r, SnapshotResponse* m) {
   m->snapshot_index = r->u64("SnapshotResponse.snapshot_index");
   m->next_offset = r->u64("SnapshotResponse.next_offset");
 }
+
+void decode_body(Reader*, TimeoutNow*) {}
 
 template <typename Body>
 MessageBody decode_as(Reader* r) {
@@ -263,6 +289,8 @@ MessageBody decode_kind(uint8_t kind, Reader* r) {
       return decode_as<SnapshotChunk>(r);
     case MessageKind::kSnapshotResponse:
       return decode_as<SnapshotResponse>(r);
+    case MessageKind::kTimeoutNow:
+      return decode_as<TimeoutNow>(r);
   }
   r->fail("unknown message kind " + std::to_string(kind));
   return {};

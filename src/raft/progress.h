@@ -1,6 +1,6 @@
-// Progress: what a leader knows about replicating to one follower — how far the follower's
-// log matches (match), what to send next (next), and which of three modes the sender is in.
-// Owned by the leader's RaftNode, one per peer; rebuilt at every election. Not thread-safe.
+// Progress: what a leader knows about replicating to one follower (voter or learner) — how far the
+// follower's log matches (match), what to send next (next), and which of three modes the sender is
+// in. Owned by the leader's RaftNode, one per peer; rebuilt at every election. Not thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -55,7 +55,14 @@ class Progress {
   void set_snapshot_offset(uint64_t offset) { snapshot_offset_ = offset; }
 
   bool recent_active() const { return recent_active_; }
-  void clear_recent_active() { recent_active_ = false; }
+  // Starts a new CheckQuorum round (every election_timeout_min ticks).
+  void clear_recent_active() {
+    active_last_round_ = recent_active_;
+    recent_active_ = false;
+  }
+  // Heard from in this CheckQuorum round or the one before: a membership change counts on
+  // this, so a round that just started does not make every follower look gone.
+  bool recently_active() const { return recent_active_ || active_last_round_; }
   uint64_t read_seq_acked() const { return read_seq_acked_; }
   void ack_read_seq(uint64_t seq) {
     if (seq > read_seq_acked_) read_seq_acked_ = seq;
@@ -78,8 +85,9 @@ class Progress {
   SnapshotMeta pending_snapshot_;
   SnapshotData snapshot_data_;
   uint64_t snapshot_offset_ = 0;
-  // Heard from since the last CheckQuorum round.
+  // Heard from since the last CheckQuorum round; and in the round before that.
   bool recent_active_ = false;
+  bool active_last_round_ = false;
   // Highest ReadIndex heartbeat sequence the follower answered in this term.
   uint64_t read_seq_acked_ = 0;
 };

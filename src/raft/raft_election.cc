@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "common/check.h"
 #include "raft/raft_node.h"
 
 namespace kv::raft {
@@ -11,7 +12,7 @@ namespace {
 
 bool is_from_leader(const MessageBody& body) {
   return std::holds_alternative<AppendRequest>(body) || std::holds_alternative<Heartbeat>(body) ||
-         std::holds_alternative<SnapshotChunk>(body);
+         std::holds_alternative<SnapshotChunk>(body) || std::holds_alternative<TimeoutNow>(body);
 }
 
 }  // namespace
@@ -19,6 +20,12 @@ bool is_from_leader(const MessageBody& body) {
 void RaftNode::tick_election() {
   ++election_elapsed_;
   if (election_elapsed_ < randomized_timeout_) return;
+  if (!is_voter()) {
+    // Learners, removed nodes and nodes waiting to be added never campaign: they could not
+    // win, and a higher term from them would only disrupt the cluster.
+    election_elapsed_ = randomized_timeout_;
+    return;
+  }
   if (config_.pre_vote) {
     become_pre_candidate();
   } else {
@@ -29,11 +36,12 @@ void RaftNode::tick_election() {
 void RaftNode::tick_leader() {
   ++heartbeat_elapsed_;
   ++election_elapsed_;
+  tick_transfer();
   if (election_elapsed_ >= config_.election_timeout_min) {
     election_elapsed_ = 0;
-    size_t active = 1;  // ourselves
+    size_t active = is_voter() ? 1 : 0;  // ourselves, unless we are removing ourselves
     for (auto& [peer, progress] : progress_) {
-      if (progress.recent_active()) ++active;
+      if (progress.recent_active() && membership().is_voter(peer)) ++active;
       progress.clear_recent_active();
     }
     // CheckQuorum: cut off from a majority, we may already have been replaced; stop
@@ -54,8 +62,9 @@ bool RaftNode::check_term(const Message& message) {
   const MessageBody& body = message.body;
   if (message.term > term_) {
     if (auto* request = std::get_if<VoteRequest>(&body)) {
-      // Leader stickiness: while we hear from a leader, nobody needs a new one.
-      if (in_leader_lease()) return false;
+      // Leader stickiness: while we hear from a leader, nobody needs a new one — unless that
+      // leader asked for this election (leadership transfer).
+      if (in_leader_lease() && !request->transfer) return false;
       if (request->pre_vote) return true;  // asking changes nothing
     }
     if (auto* response = std::get_if<VoteResponse>(&body)) {
@@ -99,14 +108,18 @@ void RaftNode::become_follower(Term term, NodeId leader) {
 }
 
 void RaftNode::become_pre_candidate() {
+  KV_CHECK(is_voter());
   reset_role_state();
   role_ = Role::kPreCandidate;
   leader_ = kNoNode;
-  request_votes(/*pre_vote=*/true);
+  request_votes(/*pre_vote=*/true, /*transfer=*/false);
   count_vote(id_, true);
 }
 
-void RaftNode::become_candidate() {
+// transfer: the leader asked for this election (TimeoutNow), so PreVote is skipped and
+// voters are told to disregard their leader lease.
+void RaftNode::become_candidate(bool transfer) {
+  KV_CHECK(is_voter());
   reset_role_state();
   ++term_;
   voted_for_ = id_;
@@ -115,7 +128,7 @@ void RaftNode::become_candidate() {
   acked_index_ = 0;
   role_ = Role::kCandidate;
   leader_ = kNoNode;
-  request_votes(/*pre_vote=*/false);
+  request_votes(/*pre_vote=*/false, transfer);
   count_vote(id_, true);
 }
 
@@ -123,9 +136,7 @@ void RaftNode::become_leader() {
   reset_role_state();
   role_ = Role::kLeader;
   leader_ = id_;
-  for (NodeId peer : voters_) {
-    if (peer != id_) progress_.emplace(peer, Progress(log_.last_index() + 1));
-  }
+  sync_progress(log_.last_index() + 1);
   // Entries of earlier terms commit only under one of ours (paper 5.4.2), and reads need
   // our commit index to be current: start the term with a no-op.
   append_to_log({log_.last_index() + 1, term_, EntryType::kNoOp, ""});
@@ -140,21 +151,27 @@ void RaftNode::reset_role_state() {
   votes_.clear();
   progress_.clear();
   committed_in_term_ = false;
+  transfer_target_ = kNoNode;
+  transfer_elapsed_ = 0;
 }
 
-void RaftNode::request_votes(bool pre_vote) {
+void RaftNode::request_votes(bool pre_vote, bool transfer) {
   // A PreVote asks about the term we would move to, without moving there.
   Term term = pre_vote ? term_ + 1 : term_;
-  for (NodeId peer : voters_) {
+  for (NodeId peer : voters()) {
     if (peer == id_) continue;
-    send(peer, VoteRequest{pre_vote, log_.last_index(), log_.last_term()}, term);
+    send(peer, VoteRequest{pre_vote, log_.last_index(), log_.last_term(), transfer}, term);
   }
 }
 
 void RaftNode::count_vote(NodeId from, bool granted) {
   votes_[from] = granted;
-  size_t yes = std::count_if(votes_.begin(), votes_.end(), [](auto& v) { return v.second; });
-  size_t no = votes_.size() - yes;
+  // Only the voters of our configuration count (a learner may answer a stale request).
+  size_t yes = 0;
+  size_t no = 0;
+  for (const auto& [voter, vote] : votes_) {
+    if (membership().is_voter(voter)) ++(vote ? yes : no);
+  }
   if (yes >= quorum()) {
     if (role_ == Role::kPreCandidate) {
       become_candidate();

@@ -18,6 +18,13 @@ void RaftNode::follow(NodeId leader) {
 }
 
 void RaftNode::handle_append(const Message& message, const AppendRequest& request) {
+  for (const Entry& entry : request.entries) {
+    // The codec refuses these; a config entry we could not read must not reach the log.
+    Membership ignored;
+    if (entry.type == EntryType::kConfig && !decode_membership(entry.payload, &ignored).ok()) {
+      return;
+    }
+  }
   follow(message.from);
   if (!append_entries(request)) {
     reject_append(message, request.prev_index);
@@ -137,8 +144,9 @@ void RaftNode::install_snapshot(const SnapshotMeta& meta) {
   auto data = std::make_shared<const std::string>(std::move(incoming_data_));
   incoming_data_.clear();
   incoming_snapshot_ = SnapshotMeta{};
-  log_.apply_snapshot(meta);
+  log_.apply_snapshot(meta);  // the snapshot's configuration replaces ours
   KV_CHECK(log_.last_index() == meta.last_index);
+  on_membership_changed();
   snapshot_data_ = data;
   ready_.install_snapshot = SnapshotInstall{meta, data};
   // The host installs it (durably) before anything after it in this Ready.

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/check.h"
+#include "raft/membership.h"
 
 namespace kv::raft {
 
@@ -63,15 +64,29 @@ std::optional<Index> RaftLog::last_index_of_term(Term term, Index at_most) const
   return std::nullopt;
 }
 
+const Membership& RaftLog::membership_at(Index index) const {
+  KV_CHECK(index >= snapshot_.last_index);
+  for (auto it = configs_.rbegin(); it != configs_.rend(); ++it) {
+    if (it->first <= index) return it->second;
+  }
+  return snapshot_.membership;
+}
+
 void RaftLog::append(Entry entry) {
   KV_CHECK(entry.index == last_index() + 1);
   KV_CHECK(entry.term >= last_term());
+  if (entry.type == EntryType::kConfig) {
+    Membership membership;
+    KV_CHECK(decode_membership(entry.payload, &membership).ok());
+    configs_.emplace_back(entry.index, std::move(membership));
+  }
   entries_.push_back(std::move(entry));
 }
 
 void RaftLog::truncate_from(Index index) {
   KV_CHECK(index > snapshot_.last_index);
   while (!entries_.empty() && entries_.back().index >= index) entries_.pop_back();
+  while (!configs_.empty() && configs_.back().first >= index) configs_.pop_back();
 }
 
 void RaftLog::apply_snapshot(SnapshotMeta snapshot) {
@@ -80,10 +95,14 @@ void RaftLog::apply_snapshot(SnapshotMeta snapshot) {
     while (!entries_.empty() && entries_.front().index <= snapshot.last_index) {
       entries_.pop_front();
     }
+    auto first_kept = std::find_if(configs_.begin(), configs_.end(),
+                                   [&](const auto& c) { return c.first > snapshot.last_index; });
+    configs_.erase(configs_.begin(), first_kept);
   } else {
     entries_.clear();
+    configs_.clear();
   }
-  snapshot_ = snapshot;
+  snapshot_ = std::move(snapshot);
 }
 
 }  // namespace kv::raft

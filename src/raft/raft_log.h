@@ -1,11 +1,14 @@
 // RaftLog: the core's in-memory view of the replicated log — the metadata of the snapshot
-// that replaced the log's prefix, then every entry after it. The host keeps the durable
-// copy; this class holds no durability state (RaftNode tracks that). Not thread-safe.
+// that replaced the log's prefix, then every entry after it — and the cluster configuration
+// the log implies (the last config entry's, else the snapshot's): it changes the moment a
+// config entry is appended and reverts when that entry is truncated away. The host keeps the
+// durable copy; this class holds no durability state (RaftNode tracks that). Not thread-safe.
 #pragma once
 
 #include <cstddef>
 #include <deque>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "raft/types.h"
@@ -14,7 +17,8 @@ namespace kv::raft {
 
 class RaftLog {
  public:
-  // REQUIRES: entries are consecutive and start at snapshot.last_index + 1.
+  // REQUIRES: entries are consecutive and start at snapshot.last_index + 1; every config
+  // entry's payload decodes (decode_membership).
   RaftLog(SnapshotMeta snapshot, std::vector<Entry> entries);
 
   const SnapshotMeta& snapshot() const { return snapshot_; }
@@ -45,18 +49,33 @@ class RaftLog {
   // The highest index <= `at_most` holding term `term`, if the log still has one.
   std::optional<Index> last_index_of_term(Term term, Index at_most) const;
 
-  // REQUIRES: entry.index == last_index() + 1.
+  // The configuration after the last entry, and the index of the config entry that set it
+  // (snapshot().last_index when no config entry follows the snapshot).
+  const Membership& membership() const {
+    return configs_.empty() ? snapshot_.membership : configs_.back().second;
+  }
+  Index membership_index() const {
+    return configs_.empty() ? snapshot_.last_index : configs_.back().first;
+  }
+  // The configuration in effect at `index` (set by the last config entry at or before it).
+  // REQUIRES: snapshot().last_index <= index.
+  const Membership& membership_at(Index index) const;
+
+  // REQUIRES: entry.index == last_index() + 1; a config entry's payload decodes.
   void append(Entry entry);
   // Drops entries with index >= `index`. REQUIRES: index > snapshot().last_index.
   void truncate_from(Index index);
   // Replaces the prefix through snapshot.last_index by the snapshot. Entries after it are
   // kept when the log holds the snapshot's last entry; otherwise the whole log is dropped.
+  // snapshot.membership must be the configuration at its last index.
   void apply_snapshot(SnapshotMeta snapshot);
 
  private:
   SnapshotMeta snapshot_;
   // Invariant: entries_[k].index == snapshot_.last_index + 1 + k, and terms never decrease.
   std::deque<Entry> entries_;
+  // The decoded config entries among entries_, by ascending index.
+  std::vector<std::pair<Index, Membership>> configs_;
 };
 
 }  // namespace kv::raft

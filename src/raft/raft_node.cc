@@ -24,12 +24,44 @@ const char* role_name(Role role) {
   return "?";
 }
 
+const char* refusal_text(Refusal refusal) {
+  switch (refusal) {
+    case Refusal::kNone:
+      return "accepted";
+    case Refusal::kNotLeader:
+      return "not the leader";
+    case Refusal::kTransferring:
+      return "leadership is being transferred";
+    case Refusal::kLeaderNotReady:
+      return "the new leader has not committed an entry of its term yet";
+    case Refusal::kChangePending:
+      return "a membership change is pending";
+    case Refusal::kInvalidNode:
+      return "invalid node id";
+    case Refusal::kAlreadyMember:
+      return "the node is already a member in that role";
+    case Refusal::kNotMember:
+      return "the node is not a member in the role the change needs";
+    case Refusal::kLearnerBehind:
+      return "the learner has not caught up yet";
+    case Refusal::kWouldLoseQuorum:
+      return "the new configuration would not have a reachable majority";
+  }
+  return "?";
+}
+
 namespace {
 
-std::vector<NodeId> sorted(std::vector<NodeId> ids) {
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  return ids;
+// The snapshot's configuration, or the initial voters when it has none (brand-new cluster,
+// or a snapshot from before membership changes existed).
+SnapshotMeta with_membership(SnapshotMeta snapshot, std::vector<NodeId> voters) {
+  if (snapshot.membership.empty()) {
+    std::sort(voters.begin(), voters.end());
+    voters.erase(std::unique(voters.begin(), voters.end()), voters.end());
+    voters.erase(std::remove(voters.begin(), voters.end(), kNoNode), voters.end());
+    snapshot.membership = Membership{std::move(voters), {}};
+  }
+  return snapshot;
 }
 
 }  // namespace
@@ -37,15 +69,13 @@ std::vector<NodeId> sorted(std::vector<NodeId> ids) {
 RaftNode::RaftNode(NodeId id, std::vector<NodeId> voters, Config config, uint64_t seed,
                    RecoveredState state)
     : id_(id),
-      voters_(sorted(std::move(voters))),
       config_(config),
       rng_state_(seed ^ (id * 0x9E3779B97F4A7C15ULL)),
       term_(state.hard_state.term),
       voted_for_(state.hard_state.voted_for),
-      log_(state.snapshot, std::move(state.entries)),
+      log_(with_membership(std::move(state.snapshot), std::move(voters)), std::move(state.entries)),
       snapshot_data_(std::move(state.snapshot_data)) {
   KV_CHECK(id_ != kNoNode);
-  KV_CHECK(std::find(voters_.begin(), voters_.end(), id_) != voters_.end());
   KV_CHECK(config_.validate().empty());
   // Everything recovered is durable; the state machine restarts from the snapshot.
   persisted_index_ = log_.last_index();
@@ -55,8 +85,10 @@ RaftNode::RaftNode(NodeId id, std::vector<NodeId> voters, Config config, uint64_
   apply_cursor_ = applied_index_ = log_.snapshot().last_index;
   leader_matched_ = commit_index_;
   reported_soft_ = {role_, leader_, term_};
+  reported_membership_ = log_.membership();  // the host reads it with membership()
   randomized_timeout_ = random_election_timeout();
-  if (voters_.size() == 1) become_candidate();  // nobody to ask: win at once
+  // Nobody to ask: win at once.
+  if (log_.membership().voters == std::vector<NodeId>{id_}) become_candidate();
 }
 
 void RaftNode::tick() {
@@ -68,8 +100,10 @@ void RaftNode::tick() {
 }
 
 void RaftNode::step(const Message& message) {
-  if (message.from == id_ || message.to != id_) return;
-  if (!std::binary_search(voters_.begin(), voters_.end(), message.from)) return;
+  // Messages from outside our configuration count too: a leader may know of members we do
+  // not know of yet (we may be one), and a candidate's newer configuration may need our
+  // vote (dissertation 4.1). Answers from non-members are ignored where they would count.
+  if (message.from == id_ || message.from == kNoNode || message.to != id_) return;
   if (!check_term(message)) return;
   const MessageBody& body = message.body;
   if (auto* m = std::get_if<VoteRequest>(&body)) {
@@ -88,11 +122,14 @@ void RaftNode::step(const Message& message) {
     handle_snapshot_chunk(message, *m);
   } else if (auto* m = std::get_if<SnapshotResponse>(&body)) {
     handle_snapshot_response(message, *m);
+  } else if (std::holds_alternative<TimeoutNow>(body)) {
+    handle_timeout_now();
   }
 }
 
 Submission RaftNode::propose(std::string payload) {
-  if (role_ != Role::kLeader) return {false, 0, 0, leader_};
+  if (role_ != Role::kLeader) return {false, 0, 0, leader_, Refusal::kNotLeader};
+  if (transfer_target_ != kNoNode) return {false, 0, 0, id_, Refusal::kTransferring};
   Index index = log_.last_index() + 1;
   append_to_log({index, term_, EntryType::kCommand, std::move(payload)});
   // Sent in take_ready(), so proposals arriving together share one AppendEntries.
@@ -100,7 +137,7 @@ Submission RaftNode::propose(std::string payload) {
 }
 
 Submission RaftNode::read_index(uint64_t request_id) {
-  if (role_ != Role::kLeader) return {false, 0, 0, leader_};
+  if (role_ != Role::kLeader) return {false, 0, 0, leader_, Refusal::kNotLeader};
   if (committed_in_term_) {
     reads_.add(request_id, commit_index_);
   } else {
@@ -129,7 +166,7 @@ void RaftNode::compact(Index index, SnapshotData data) {
   KV_CHECK(index <= applied_index_);
   KV_CHECK(data != nullptr);
   if (index <= log_.snapshot().last_index) return;
-  log_.apply_snapshot({index, *log_.term_at(index)});
+  log_.apply_snapshot({index, *log_.term_at(index), log_.membership_at(index)});
   snapshot_data_ = std::move(data);
 }
 
@@ -152,6 +189,10 @@ Ready RaftNode::take_ready() {
     ready.entries = log_.slice(unsent_from_, kAll, kAll);
     unsent_from_ = log_.last_index() + 1;
   }
+  if (membership_dirty_ && log_.membership() != reported_membership_) {
+    ready.membership = reported_membership_ = log_.membership();
+  }
+  membership_dirty_ = false;
   collect_committed(&ready);
   SoftState soft{role_, leader_, term_};
   if (soft != reported_soft_) ready.soft_state = reported_soft_ = soft;
@@ -162,7 +203,8 @@ Ready RaftNode::take_ready() {
 std::vector<PeerStatus> RaftNode::peers() const {
   std::vector<PeerStatus> out;
   for (const auto& [peer, progress] : progress_) {
-    out.push_back({peer, progress.match(), progress.next()});
+    out.push_back({peer, progress.match(), progress.next(), membership().is_learner(peer),
+                   progress.recently_active()});
   }
   return out;
 }
@@ -171,11 +213,17 @@ void RaftNode::send(NodeId to, MessageBody body, Term term) {
   ready_.messages.push_back(Message{id_, to, term, std::move(body)});
 }
 
-void RaftNode::append_to_log(Entry entry) { log_.append(std::move(entry)); }
+void RaftNode::append_to_log(Entry entry) {
+  bool is_config = entry.type == EntryType::kConfig;
+  log_.append(std::move(entry));
+  if (is_config) on_membership_changed();  // in effect from the moment it is in the log
+}
 
 void RaftNode::truncate_log(Index index) {
   KV_CHECK(index > commit_index_);  // committed entries never change
+  Index config_index = log_.membership_index();
   log_.truncate_from(index);
+  if (config_index >= index) on_membership_changed();  // back to the previous one
   persisted_index_ = std::min(persisted_index_, index - 1);
   if (index < unsent_from_) {
     // The host already has entries from `index` on: tell it to drop them.

@@ -67,10 +67,14 @@ void RaftNode::broadcast_heartbeat(uint64_t read_seq) {
 
 void RaftNode::handle_append_response(const Message& message, const AppendResponse& response) {
   if (role_ != Role::kLeader) return;
-  Progress& progress = progress_.at(message.from);
+  auto it = progress_.find(message.from);
+  if (it == progress_.end()) return;  // not (or no longer) a member
+  Progress& progress = it->second;
   progress.on_response();
   if (response.success) {
-    if (progress.on_ack(response.match_index, response.accepted_index)) maybe_commit();
+    bool advanced = progress.on_ack(response.match_index, response.accepted_index);
+    maybe_send_timeout_now(message.from, progress);
+    if (advanced) maybe_commit();  // last: a leader that committed its removal steps down
   } else {
     progress.on_reject(response.reject_index, backtrack_target(response));
   }
@@ -89,7 +93,9 @@ Index RaftNode::backtrack_target(const AppendResponse& response) const {
 void RaftNode::handle_heartbeat_response(const Message& message,
                                          const HeartbeatResponse& response) {
   if (role_ != Role::kLeader) return;
-  Progress& progress = progress_.at(message.from);
+  auto it = progress_.find(message.from);
+  if (it == progress_.end()) return;
+  Progress& progress = it->second;
   progress.on_response();
   progress.ack_read_seq(response.read_seq);
   confirm_reads();
@@ -97,11 +103,14 @@ void RaftNode::handle_heartbeat_response(const Message& message,
     progress.unstick(config_.max_inflight_appends);
     send_append(message.from, progress, /*allow_empty=*/true);
   }
+  maybe_send_timeout_now(message.from, progress);  // a lost TimeoutNow goes again
 }
 
 void RaftNode::handle_snapshot_response(const Message& message, const SnapshotResponse& response) {
   if (role_ != Role::kLeader) return;
-  Progress& progress = progress_.at(message.from);
+  auto it = progress_.find(message.from);
+  if (it == progress_.end()) return;
+  Progress& progress = it->second;
   progress.on_response();
   if (progress.state() != Progress::State::kSnapshot ||
       response.snapshot_index != progress.pending_snapshot() ||
@@ -112,27 +121,53 @@ void RaftNode::handle_snapshot_response(const Message& message, const SnapshotRe
   send_snapshot_chunk(message.from, progress);
 }
 
-// Commits the highest index durable on a majority (ourselves included once persisted),
-// but only by counting replicas of an entry of our own term (paper 5.4.2, figure 8).
+// The highest value a majority of the current configuration's voters has reached: `own`
+// for this node (when it is a voter), of(progress) for the others. 0 without voters.
+uint64_t RaftNode::quorum_value(uint64_t own, uint64_t (*of)(const Progress&)) const {
+  const Membership& members = membership();
+  if (members.voters.empty()) return 0;
+  std::vector<uint64_t> values;
+  for (NodeId voter : members.voters) {
+    if (voter == id_) {
+      values.push_back(own);
+    } else {
+      auto it = progress_.find(voter);
+      values.push_back(it == progress_.end() ? 0 : of(it->second));
+    }
+  }
+  std::sort(values.begin(), values.end(), std::greater<>());
+  return values[members.quorum() - 1];
+}
+
+// Commits the highest index durable on a majority of the current configuration (ourselves
+// included once persisted, unless we are removing ourselves), but only by counting replicas
+// of an entry of our own term (paper 5.4.2, figure 8). The configuration is the latest one
+// in the log, committed or not (dissertation 4.1).
+// Committing a membership change drops the Progresses of members it removed, and a leader
+// whose removal this commits steps down: callers must not use a Progress after this.
 void RaftNode::maybe_commit() {
-  std::vector<Index> durable{persisted_index_};
-  for (const auto& [peer, progress] : progress_) durable.push_back(progress.match());
-  std::sort(durable.begin(), durable.end(), std::greater<>());
-  Index majority_index = durable[quorum() - 1];
+  Index majority_index =
+      quorum_value(persisted_index_, [](const Progress& p) -> uint64_t { return p.match(); });
   if (majority_index <= commit_index_ || log_.term_at(majority_index) != term_) return;
+  bool change_committed =
+      log_.membership_index() > commit_index_ && log_.membership_index() <= majority_index;
   commit_index_ = majority_index;
   if (!committed_in_term_) {
     committed_in_term_ = true;
     reads_.unpark(commit_index_);
   }
+  if (change_committed) {
+    sync_progress(log_.last_index() + 1);  // members it removed need nothing more
+    step_down_if_removed();
+  }
 }
 
 // Releases the reads whose heartbeat round a majority has answered.
 void RaftNode::confirm_reads() {
-  std::vector<uint64_t> answered{reads_.last_round()};  // we agree with ourselves
-  for (const auto& [peer, progress] : progress_) answered.push_back(progress.read_seq_acked());
-  std::sort(answered.begin(), answered.end(), std::greater<>());
-  reads_.confirm(answered[quorum() - 1], &ready_.read_states);
+  // We agree with ourselves (counted only while we are a voter).
+  uint64_t answered = quorum_value(
+      reads_.last_round(), [](const Progress& p) -> uint64_t { return p.read_seq_acked(); });
+  reads_.confirm(answered, &ready_.read_states);
 }
 
 }  // namespace kv::raft

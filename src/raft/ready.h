@@ -54,6 +54,13 @@ struct Ready {
   std::optional<Index> truncate_from;
   std::vector<Entry> entries;
 
+  // 3b. The configuration changed since the last Ready (a config entry was appended or
+  //     truncated away, or a snapshot installed): before sending, open links to new members,
+  //     as messages may be addressed to them. A leader still sends to a member it is
+  //     removing until the removal commits. The core uses the new configuration at once;
+  //     the host's copy is for links and INFO only.
+  std::optional<Membership> membership;
+
   // 4. Send, once hard_state is durable. They never depend on `entries` being durable.
   std::vector<Message> messages;
 
@@ -72,7 +79,7 @@ struct Ready {
   Index commit_index = 0;
 
   bool empty() const {
-    return !hard_state && !install_snapshot && !truncate_from && entries.empty() &&
+    return !hard_state && !install_snapshot && !truncate_from && entries.empty() && !membership &&
            messages.empty() && committed_entries.empty() && read_states.empty() &&
            dropped_reads.empty() && !soft_state;
   }

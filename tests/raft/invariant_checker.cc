@@ -2,7 +2,11 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <functional>
+#include <iterator>
+
+#include "raft/membership.h"
 
 namespace kv::raft::testing {
 
@@ -13,6 +17,20 @@ void InvariantChecker::fail(std::string what) {
 void InvariantChecker::on_entries(NodeId node, const RaftLog& log,
                                   const std::vector<Entry>& entries) {
   for (const Entry& entry : entries) {
+    if (entry.type == EntryType::kConfig && entry.index > log.snapshot().last_index) {
+      const Membership& before = log.membership_at(entry.index - 1);
+      const Membership& after = log.membership_at(entry.index);
+      std::vector<NodeId> changed;
+      std::set_symmetric_difference(before.voters.begin(), before.voters.end(),
+                                    after.voters.begin(), after.voters.end(),
+                                    std::back_inserter(changed));
+      // (A node that joined with no configuration knows none before its first entry.)
+      if (!before.empty() && changed.size() > 1) {
+        fail(fmt::format("node {} config entry {}/{} changes {} voters: {} -> {}", node,
+                         entry.index, entry.term, changed.size(), describe(before),
+                         describe(after)));
+      }
+    }
     std::optional<Term> prev = log.term_at(entry.index - 1);
     Position here{prev.value_or(0), std::hash<std::string>{}(entry.payload), entry.type};
     auto [it, inserted] = positions_.try_emplace({entry.index, entry.term}, here);
@@ -96,6 +114,15 @@ void InvariantChecker::on_leader(NodeId node, Term term, const RaftLog& log) {
     fail(fmt::format("two leaders in term {}: {} and {}", term, it->second, node));
     return;
   }
+  int uncommitted_configs = 0;
+  for (Index i = std::max(max_commit_ + 1, log.first_index()); i <= log.last_index(); ++i) {
+    if (log.at(i).type == EntryType::kConfig) ++uncommitted_configs;
+  }
+  if (uncommitted_configs > 1) {
+    fail(fmt::format("leader {} of term {} has {} config entries beyond commit {}", node, term,
+                     uncommitted_configs, max_commit_));
+    return;
+  }
   if (!inserted) return;  // checked when it was elected
   for (auto c = committed_.lower_bound(log.snapshot().last_index); c != committed_.end(); ++c) {
     // Only entries whose commit happened before this term are promised to this leader.
@@ -105,6 +132,36 @@ void InvariantChecker::on_leader(NodeId node, Term term, const RaftLog& log) {
                        term, c->first, c->second.entry.term));
       return;
     }
+  }
+}
+
+void InvariantChecker::on_membership(NodeId node, const RaftNode& raft, bool full) {
+  const Membership& membership = raft.membership();
+  Role role = raft.role();
+  if ((role == Role::kPreCandidate || role == Role::kCandidate) && !membership.is_voter(node)) {
+    fail(fmt::format("node {} is a {} but not a voter ({})", node, role_name(role),
+                     describe(membership)));
+    return;
+  }
+  if (role == Role::kLeader && !membership.is_voter(node) && !raft.membership_pending()) {
+    fail(fmt::format("node {} still leads after its removal committed", node));
+    return;
+  }
+  if (!full) return;
+  const RaftLog& log = raft.log();
+  Membership expected = log.snapshot().membership;
+  for (Index i = log.last_index(); i >= log.first_index(); --i) {
+    if (log.at(i).type != EntryType::kConfig) continue;
+    expected = Membership{};
+    if (!decode_membership(log.at(i).payload, &expected).ok()) {
+      fail(fmt::format("node {} holds an undecodable config entry at {}", node, i));
+      return;
+    }
+    break;
+  }
+  if (expected != membership) {
+    fail(fmt::format("node {} uses configuration {} but its log says {}", node,
+                     describe(membership), describe(expected)));
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include "raft/message.h"
 #include "raft/raft_log.h"
+#include "raft/raft_node.h"
 #include "raft/types.h"
 
 namespace kv::raft::testing {
@@ -22,7 +23,8 @@ class InvariantChecker {
  public:
   // Log matching: an (index, term) names one entry, with one predecessor term. Called with
   // the entries a node's Ready hands out (every entry of every log passes through one),
-  // while `log` still holds them.
+  // while `log` still holds them. Also: a config entry changes the voters by at most one
+  // server from the configuration before it in that log (when that one is known).
   void on_entries(NodeId node, const RaftLog& log, const std::vector<Entry>& entries);
   // A node's commit index moved from `from` to `to` (in its current life): committed
   // entries never change, and the commit index never shrinks.
@@ -33,8 +35,14 @@ class InvariantChecker {
   // A node's state machine was replaced by a snapshot's: it must agree with the history.
   void on_snapshot_state(NodeId node, Index last_index, const AppliedCommands& state);
   // A node is leader of `term`: at most one per term, and its log holds every entry known
-  // committed in an earlier term (leader completeness).
+  // committed in an earlier term (leader completeness). Its log holds at most one config
+  // entry beyond what is known committed (one change at a time).
   void on_leader(NodeId node, Term term, const RaftLog& log);
+  // After each Ready: only voters of their own configuration campaign; a leader outside its
+  // configuration is one whose removal has not committed yet. With `full`: the node's
+  // configuration is the one its log implies (its last config entry's, else the snapshot's),
+  // i.e. config entries take effect on append and are undone by truncation.
+  void on_membership(NodeId node, const RaftNode& raft, bool full);
   // A message leaves `node` whose durable hard state is `stored`: its term and any vote it
   // grants must already be durable (a crash must not let the node contradict it).
   void on_send(NodeId node, const HardState& stored, const Message& message);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/coding.h"
+#include "raft/membership.h"
 
 namespace kv::raft::testing {
 namespace {
@@ -19,7 +20,7 @@ constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
 
 // Field-by-field views, so messages compare without operator== in message.h.
 auto fields(const VoteRequest& m) {
-  return std::tie(m.pre_vote, m.last_log_index, m.last_log_term);
+  return std::tie(m.pre_vote, m.last_log_index, m.last_log_term, m.transfer);
 }
 auto fields(const VoteResponse& m) { return std::tie(m.pre_vote, m.granted); }
 auto fields(const AppendRequest& m) {
@@ -33,6 +34,7 @@ auto fields(const Heartbeat& m) { return std::tie(m.commit, m.read_seq); }
 auto fields(const HeartbeatResponse& m) { return std::tie(m.read_seq); }
 auto fields(const SnapshotChunk& m) { return std::tie(m.meta, m.offset, m.data, m.done); }
 auto fields(const SnapshotResponse& m) { return std::tie(m.snapshot_index, m.next_offset); }
+auto fields(const TimeoutNow&) { return std::tie(); }
 
 bool same_message(const Message& a, const Message& b) {
   if (std::tie(a.from, a.to, a.term) != std::tie(b.from, b.to, b.term)) return false;
@@ -55,6 +57,15 @@ Message with_body(MessageBody body, NodeId from = 2, NodeId to = 3, Term term = 
   return Message{from, to, term, std::move(body)};
 }
 
+std::string membership_bytes(const Membership& m) {
+  std::string out;
+  encode_membership(m, &out);
+  return out;
+}
+
+const Membership kSomeMembers{{1, 2, 3}, {7}};
+const Membership kHugeIds{{1, kMax - 1, kMax}, {kMax - 2}};
+
 std::string all_byte_values() {
   std::string s;
   for (int i = 0; i < 256; ++i) s.push_back(static_cast<char>(i));
@@ -66,7 +77,8 @@ std::string all_byte_values() {
 std::vector<Message> small_samples() {
   std::vector<Message> v;
   v.push_back(with_body(VoteRequest{}, 0, 0, 0));
-  v.push_back(with_body(VoteRequest{true, kMax, kMax}, kMax, kMax, kMax));
+  v.push_back(with_body(VoteRequest{true, kMax, kMax, true}, kMax, kMax, kMax));
+  v.push_back(with_body(VoteRequest{false, 4, 2, true}));
   v.push_back(with_body(VoteResponse{}, 0, 0, 0));
   v.push_back(with_body(VoteResponse{true, true}, kMax, kMax, kMax));
   v.push_back(with_body(VoteResponse{false, true}));
@@ -76,7 +88,8 @@ std::vector<Message> small_samples() {
                                       4,
                                       {{8, 4, EntryType::kCommand, ""},
                                        {9, 5, EntryType::kNoOp, ""},
-                                       {10, 5, EntryType::kConfig, "cfg"},
+                                       {10, 5, EntryType::kConfig, membership_bytes(kSomeMembers)},
+                                       {11, 5, EntryType::kConfig, membership_bytes({})},
                                        {kMax, kMax, EntryType::kCommand, all_byte_values()},
                                        {0, 0, EntryType::kCommand, std::string("\0\r\n", 3)}},
                                       6}));
@@ -88,11 +101,13 @@ std::vector<Message> small_samples() {
   v.push_back(with_body(HeartbeatResponse{}, 0, 0, 0));
   v.push_back(with_body(HeartbeatResponse{kMax}, kMax, kMax, kMax));
   v.push_back(with_body(SnapshotChunk{}, 0, 0, 0));
-  v.push_back(
-      with_body(SnapshotChunk{{kMax, kMax}, kMax, all_byte_values(), true}, kMax, kMax, kMax));
-  v.push_back(with_body(SnapshotChunk{{40, 3}, 4096, "chunk", false}));
+  v.push_back(with_body(SnapshotChunk{{kMax, kMax, kHugeIds}, kMax, all_byte_values(), true}, kMax,
+                        kMax, kMax));
+  v.push_back(with_body(SnapshotChunk{{40, 3, kSomeMembers}, 4096, "chunk", false}));
   v.push_back(with_body(SnapshotResponse{}, 0, 0, 0));
   v.push_back(with_body(SnapshotResponse{kMax, kMax}, kMax, kMax, kMax));
+  v.push_back(with_body(TimeoutNow{}, 0, 0, 0));
+  v.push_back(with_body(TimeoutNow{}, kMax, kMax, kMax));
   return v;
 }
 
@@ -100,13 +115,17 @@ std::vector<Message> large_samples() {
   std::vector<Message> v;
   AppendRequest many{100, 2, {}, 90};
   for (Index i = 101; i <= 5100; ++i) {
-    many.entries.push_back({i, 2 + i / 1000, static_cast<EntryType>(i % 3),
-                            std::string(i % 17, static_cast<char>(i))});
+    auto type = static_cast<EntryType>(i % 3);
+    std::string payload = type == EntryType::kConfig ? membership_bytes({{i, i + 1}, {i + 9}})
+                                                     : std::string(i % 17, static_cast<char>(i));
+    many.entries.push_back({i, 2 + i / 1000, type, std::move(payload)});
   }
   v.push_back(with_body(std::move(many)));
   std::string big(1 << 20, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 + 7);
-  v.push_back(with_body(SnapshotChunk{{1000, 9}, 1ull << 40, std::move(big), true}));
+  Membership wide;
+  for (NodeId id = 1; id <= 300; ++id) (id % 3 == 0 ? wide.learners : wide.voters).push_back(id);
+  v.push_back(with_body(SnapshotChunk{{1000, 9, wide}, 1ull << 40, std::move(big), true}));
   return v;
 }
 
@@ -149,7 +168,7 @@ TEST_CASE("message codec: encode appends to what is already in the buffer") {
 
 TEST_CASE("message codec: the worked example in message_codec.h is exact") {
   std::string expected =
-      std::string("\x01\x05", 2) + std::string("\x02\0\0\0\0\0\0\0", 8) +
+      std::string("\x02\x05", 2) + std::string("\x02\0\0\0\0\0\0\0", 8) +
       std::string("\x03\0\0\0\0\0\0\0", 8) + std::string("\x05\0\0\0\0\0\0\0", 8) +
       std::string("\x06\0\0\0\0\0\0\0", 8) + std::string("\x09\0\0\0\0\0\0\0", 8);
   CHECK(encode(with_body(Heartbeat{6, 9})) == expected);
@@ -195,12 +214,15 @@ TEST_CASE("message codec: trailing bytes are Corruption") {
 
 TEST_CASE("message codec: unknown version, kind, bool and entry type are Corruption") {
   Message out;
-  Status s = decode_message(header(2, 5) + std::string(16, '\0'), &out);
-  CHECK(s.is_corruption());
-  CHECK(s.message().find("version 2") != std::string::npos);
+  for (uint8_t version : {uint8_t{1}, uint8_t{3}}) {  // the old format, and a future one
+    Status s = decode_message(header(version, 5) + std::string(16, '\0'), &out);
+    CHECK(s.is_corruption());
+    CHECK(s.message().find("version " + std::to_string(version)) != std::string::npos);
+  }
 
-  for (uint8_t kind : {uint8_t{0}, uint8_t{9}, uint8_t{255}}) {
-    s = decode_message(header(1, kind) + std::string(64, '\0'), &out);
+  Status s;
+  for (uint8_t kind : {uint8_t{0}, uint8_t{10}, uint8_t{255}}) {
+    s = decode_message(header(kMessageFormatVersion, kind) + std::string(64, '\0'), &out);
     CHECK(s.is_corruption());
     CHECK(s.message().find("unknown message kind") != std::string::npos);
   }
@@ -217,13 +239,47 @@ TEST_CASE("message codec: unknown version, kind, bool and entry type are Corrupt
   s = decode_message(bad_type, &out);
   CHECK(s.is_corruption());
   CHECK(s.message().find("unknown entry type 3") != std::string::npos);
+
+  std::string bad_transfer = encode(with_body(VoteRequest{false, 1, 1, true}));
+  bad_transfer.back() = 7;
+  s = decode_message(bad_transfer, &out);
+  CHECK(s.is_corruption());
+  CHECK(s.message().find("bad bool 7 in VoteRequest.transfer") != std::string::npos);
+}
+
+TEST_CASE("message codec: config payloads and snapshot memberships must decode") {
+  Message out;
+  // A config entry whose payload is not a membership: refused, whatever the rest says.
+  for (const std::string& payload :
+       {std::string(""), std::string("cfg"), membership_bytes(kSomeMembers) + "x"}) {
+    INFO(payload);
+    Status s = decode_message(
+        encode(with_body(AppendRequest{0, 0, {{1, 1, EntryType::kConfig, payload}}, 0})), &out);
+    CHECK(s.is_corruption());
+    CHECK(s.message().find("bad config entry payload") != std::string::npos);
+  }
+  // The same bytes as a command are just a command.
+  CHECK(decode_message(
+            encode(with_body(AppendRequest{0, 0, {{1, 1, EntryType::kCommand, "cfg"}}, 0})), &out)
+            .ok());
+
+  std::string chunk = encode(with_body(SnapshotChunk{{4, 2, kSomeMembers}, 0, "img", true}));
+  // The membership starts after the header, last_index, last_term and its u32 length: make
+  // its first voter id 0.
+  size_t first_voter = kMessageHeaderSize + 8 + 8 + 4 + 2;
+  REQUIRE(chunk[first_voter] == 1);
+  chunk[first_voter] = 0;
+  Status s = decode_message(chunk, &out);
+  CHECK(s.is_corruption());
+  CHECK(s.message().find("bad SnapshotChunk.membership") != std::string::npos);
 }
 
 TEST_CASE("message codec: a huge claimed count or length allocates nothing") {
   // If the decoder trusted these, it would reserve ~4 billion entries (hundreds of GB) or a
   // 4 GB string: bad_alloc in a normal build, an ASan abort in a sanitized one.
   Message out;
-  std::string request = header(1, static_cast<uint8_t>(MessageKind::kAppendRequest));
+  std::string request =
+      header(kMessageFormatVersion, static_cast<uint8_t>(MessageKind::kAppendRequest));
   for (int i = 0; i < 3; ++i) coding::put_fixed64(&request, 1);
   coding::put_fixed32(&request, std::numeric_limits<uint32_t>::max());
   request += std::string(40, 'x');
@@ -232,7 +288,8 @@ TEST_CASE("message codec: a huge claimed count or length allocates nothing") {
   CHECK(s.message().find("entry count 4294967295 exceeds") != std::string::npos);
 
   // One entry more than the remaining bytes could hold at minimum size.
-  std::string tight = header(1, static_cast<uint8_t>(MessageKind::kAppendRequest));
+  std::string tight =
+      header(kMessageFormatVersion, static_cast<uint8_t>(MessageKind::kAppendRequest));
   for (int i = 0; i < 3; ++i) coding::put_fixed64(&tight, 1);
   coding::put_fixed32(&tight, 3);
   tight += std::string(2 * kMinEncodedEntrySize, '\0');
@@ -282,7 +339,7 @@ TEST_CASE("message codec: random garbage never crashes") {
     // Keep a valid version and a plausible kind half the time, to get past the header.
     if (bytes.size() >= 2 && trial % 2 == 0) {
       bytes[0] = static_cast<char>(kMessageFormatVersion);
-      bytes[1] = static_cast<char>(1 + rng() % 8);
+      bytes[1] = static_cast<char>(1 + rng() % std::variant_size_v<MessageBody>);
     }
     Message out;
     Status s = decode_message(bytes, &out);

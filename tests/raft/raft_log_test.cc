@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "raft/membership.h"
 #include "raft/test_cluster.h"
 
 namespace kv::raft::testing {
@@ -69,6 +70,48 @@ TEST_CASE("RaftLog: truncate, and snapshots that keep or drop the suffix") {
   CHECK(log.first_index() == 10);
   CHECK(log.last_index() == 9);
   CHECK(log.last_term() == 5);
+}
+
+TEST_CASE("RaftLog: the configuration follows config entries, truncation and snapshots") {
+  auto config = [](Index index, Term term, const Membership& m) {
+    std::string payload;
+    encode_membership(m, &payload);
+    return Entry{index, term, EntryType::kConfig, payload};
+  };
+  const Membership base{{1, 2, 3}, {}};
+  const Membership with_4{{1, 2, 3}, {4}};
+  const Membership promoted{{1, 2, 3, 4}, {}};
+  std::vector<Entry> entries = entries_of_term(1, 2, 1);
+  entries.push_back(config(3, 1, with_4));
+  RaftLog log({0, 0, base}, entries);
+  CHECK(log.membership() == with_4);
+  CHECK(log.membership_index() == 3);
+  CHECK(log.membership_at(2) == base);
+  CHECK(log.membership_at(3) == with_4);
+
+  log.append({4, 2, EntryType::kCommand, "x"});
+  log.append(config(5, 2, promoted));
+  CHECK(log.membership() == promoted);  // in effect once appended
+  CHECK(log.membership_at(4) == with_4);
+
+  log.truncate_from(5);
+  CHECK(log.membership() == with_4);  // reverted
+  CHECK(log.membership_index() == 3);
+  log.append(config(5, 3, promoted));
+
+  // Compaction folds the configurations it covers into the snapshot.
+  log.apply_snapshot({4, 2, log.membership_at(4)});
+  CHECK(log.snapshot().membership == with_4);
+  CHECK(log.membership() == promoted);
+  CHECK(log.membership_at(4) == with_4);
+  log.truncate_from(5);
+  CHECK(log.membership() == with_4);
+  CHECK(log.membership_index() == 4);  // the snapshot's
+
+  // A snapshot that replaces the whole log brings its own configuration.
+  log.apply_snapshot({9, 4, promoted});
+  CHECK(log.membership() == promoted);
+  CHECK(log.membership_index() == 9);
 }
 
 }  // namespace

@@ -45,45 +45,14 @@ Config SimOptions::default_config() {
   return config;
 }
 
-// One server: the RaftNode plus the host around it — its disk and its state machine.
-struct Simulation::Host {
-  NodeId id = kNoNode;
-  int tick_phase = 0;
-  int lives = 0;
-  std::unique_ptr<RaftNode> raft;  // null while crashed
-
-  // Disk, synced part: survives crashes.
-  HardState hard_state;
-  SnapshotMeta snapshot;
-  SnapshotData snapshot_data;
-  std::vector<Entry> log;  // entries after snapshot.last_index
-  Index stored_commit = 0;
-  // Disk, written but not synced: lost by a crash.
-  struct Write {
-    std::optional<Index> truncate_from;
-    std::vector<Entry> entries;
-    Index commit;
-  };
-  std::vector<Write> unsynced;
-
-  // Memory.
-  AppliedCommands state;
-  Index applied = 0;
-  Index commit = 0;
-  bool saw_marker = false;
-  std::map<uint64_t, Index> reads;  // request id -> commit index known when it began
-  int group = 0;                    // partition side
-
-  bool up() const { return raft != nullptr; }
-  Index last_stored() const { return snapshot.last_index + log.size(); }
-};
-
 Simulation::Simulation(uint64_t seed, SimOptions options)
     : seed_(seed), options_(options), rng_(seed * 0x2545F4914F6CDD1DULL + 1) {
+  for (size_t i = 0; i < options_.nodes; ++i) config_.voters.push_back(i + 1);
   for (size_t i = 0; i < options_.nodes; ++i) {
     auto host = std::make_unique<Host>();
     host->id = i + 1;
     host->tick_phase = uniform(kStepsPerTick);
+    host->initial_voters = config_.voters;
     hosts_.push_back(std::move(host));
   }
   for (auto& host : hosts_) restart(*host);
@@ -121,6 +90,7 @@ bool Simulation::step(bool chaos) {
   deliver_due();
   tick_nodes();
   client_actions();
+  if (chaos && (options_.membership_rate > 0 || options_.transfer_rate > 0)) membership_actions();
   host_actions();
   if (chaos) inject_faults();
   for (auto& host : hosts_) {
@@ -129,15 +99,19 @@ bool Simulation::step(bool chaos) {
   return !checker_.failed() && result_.failure.empty();
 }
 
+Simulation::Host* Simulation::host(NodeId id) {
+  return id >= 1 && id <= hosts_.size() ? hosts_[id - 1].get() : nullptr;
+}
+
 void Simulation::deliver_due() {
   while (!network_.empty() && network_.top().deliver_at <= now_) {
     Message message = network_.top().message;
     network_.pop();
-    Host& to = *hosts_[message.to - 1];
-    const Host& from = *hosts_[message.from - 1];
-    if (!to.up() || to.group != from.group) continue;
+    Host* to = host(message.to);
+    const Host* from = host(message.from);
+    if (to == nullptr || from == nullptr || !to->up() || to->group != from->group) continue;
     if (options_.trace) trace(describe(message));
-    to.raft->step(message);
+    to->raft->step(message);
   }
 }
 
@@ -154,8 +128,10 @@ void Simulation::client_actions() {
     std::string payload = fmt::format("c{}", next_command_++);
     Submission submission = host.raft->propose(payload);
     if (!submission.accepted && submission.leader != kNoNode) {  // forward, like a server
-      Host& leader = *hosts_[submission.leader - 1];
-      if (leader.up() && leader.group == host.group) submission = leader.raft->propose(payload);
+      Host* leader = this->host(submission.leader);
+      if (leader && leader->up() && leader->group == host.group) {
+        submission = leader->raft->propose(payload);
+      }
     }
     if (options_.trace && submission.accepted) {
       trace(fmt::format("propose {} -> {}/{}", payload, submission.index, submission.term));
@@ -180,7 +156,7 @@ void Simulation::inject_faults() {
     if (host.up()) crash(host);
   }
   for (auto& host : hosts_) {
-    if (!host->up() && chance(options_.restart_rate)) restart(*host);
+    if (!host->up() && !host->retired && chance(options_.restart_rate)) restart(*host);
   }
   if (chance(options_.partition_rate)) {
     std::string sides;
@@ -199,7 +175,7 @@ void Simulation::heal_all() {
   if (options_.trace) trace("heal all");
   for (auto& host : hosts_) {
     host->group = 0;
-    if (!host->up()) restart(*host);
+    if (!host->up() && !host->retired) restart(*host);
   }
 }
 
@@ -242,8 +218,17 @@ void Simulation::process_ready(Host& host) {
   }
   for (uint64_t id : ready.dropped_reads) host.reads.erase(id);
   if (chance(options_.compact_rate)) compact(host);  // after applying, as a server would
+  // Only these can change a configuration (checking after every append costs a log scan).
+  bool membership_may_change =
+      ready.membership || ready.truncate_from || ready.install_snapshot ||
+      std::any_of(ready.entries.begin(), ready.entries.end(),
+                  [](const Entry& e) { return e.type == EntryType::kConfig; });
+  checker_.on_membership(host.id, raft, membership_may_change);
   if (raft.role() == Role::kLeader) {
-    if (ready.soft_state) ++result_.leaders;
+    if (ready.soft_state) {
+      ++result_.leaders;
+      observe_leader(host);
+    }
     checker_.on_leader(host.id, raft.term(), raft.log());
   }
 }
@@ -252,6 +237,7 @@ void Simulation::apply_entries(Host& host, const std::vector<Entry>& entries) {
   for (const Entry& entry : entries) {
     checker_.on_apply(host.id, host.applied, entry);
     host.applied = entry.index;
+    if (entry.type == EntryType::kConfig) observe_config(entry);
     if (entry.type != EntryType::kCommand) continue;
     host.state.emplace_back(entry.index, entry.payload);
     if (entry.payload == "marker") host.saw_marker = true;
@@ -325,9 +311,12 @@ void Simulation::compact(Host& host) {
     return;
   }
   auto data = std::make_shared<const std::string>(encode_state(host.state));
+  // The configuration is stored with the snapshot: a restart must not fall back to the
+  // initial voters once the config entries before `index` are gone from the log.
+  Membership membership = host.raft->membership_at(index);
   host.raft->compact(index, data);
   host.log.erase(host.log.begin(), host.log.begin() + (index - host.snapshot.last_index));
-  host.snapshot = {index, term};
+  host.snapshot = {index, term, membership};
   host.snapshot_data = data;
   if (options_.trace) trace(fmt::format("compact {} at {}", host.id, index));
 }
@@ -344,11 +333,9 @@ void Simulation::restart(Host& host) {
   if (options_.trace) trace(fmt::format("restart {}", host.id));
   RecoveredState recovered{host.hard_state, host.snapshot, host.snapshot_data, host.log,
                            host.stored_commit};
-  std::vector<NodeId> voters;
-  for (auto& other : hosts_) voters.push_back(other->id);
   uint64_t node_seed = seed_ * 1000003 + host.id * 101 + host.lives++;
-  host.raft =
-      std::make_unique<RaftNode>(host.id, voters, options_.config, node_seed, std::move(recovered));
+  host.raft = std::make_unique<RaftNode>(host.id, host.initial_voters, options_.config, node_seed,
+                                         std::move(recovered));
   host.state = decode_state(host.snapshot_data);
   host.applied = host.snapshot.last_index;
   host.commit = host.raft->commit_index();
@@ -366,7 +353,8 @@ Simulation::Host* Simulation::leader() {
   return best;
 }
 
-// Healed: a leader exists, a command proposed through it was applied everywhere.
+// Healed: a leader exists, a command proposed through it was applied by every member of
+// its configuration.
 bool Simulation::recovered() {
   Host* current = leader();
   if (!current) return false;
@@ -380,7 +368,9 @@ bool Simulation::recovered() {
     if (submission.accepted) marker_ = {submission.index, submission.term};
     return false;
   }
-  return std::all_of(hosts_.begin(), hosts_.end(), [](auto& host) { return host->saw_marker; });
+  const Membership& members = raft.membership();
+  return std::all_of(hosts_.begin(), hosts_.end(),
+                     [&](auto& host) { return host->saw_marker || !members.contains(host->id); });
 }
 
 bool Simulation::expect(bool condition, const std::string& what) {

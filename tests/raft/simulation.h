@@ -1,16 +1,21 @@
 // Simulation: N RaftNodes driven by one seeded RNG over a simulated network that drops,
 // delays, duplicates and reorders messages, partitions and heals, and crashes and restarts
 // nodes. Each node's host models an fsync'd hard state and log: a restart keeps only what
-// was synced. An InvariantChecker sees every step; after the chaos the network heals and
-// the cluster must elect a leader and commit again (liveness). Deterministic per seed.
+// was synced. Optionally an operator changes the membership meanwhile: adds fresh nodes as
+// learners, promotes them, removes members (the leader too, directly or after a transfer),
+// transfers leadership, and stops removed nodes some time later. An InvariantChecker sees
+// every step; after the chaos the network heals and the cluster must elect a leader and
+// commit again (liveness). Deterministic per seed.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <queue>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +45,13 @@ struct SimOptions {
   // Clients, per step.
   double propose_rate = 0.15;
   double read_rate = 0.05;
+  // Operator, per step, while faults run (0: the membership never changes).
+  double membership_rate = 0;  // asks the leader for a change (often refused: that is tested)
+  double transfer_rate = 0;    // asks the leader to hand over to a random voter
+  double retire_rate = 0.02;   // stops one node whose removal committed
+  size_t min_voters = 3;       // removals keep at least this many voters
+  size_t max_voters = 5;
+  size_t max_running = 7;  // fresh nodes are added only while fewer are not retired
   Config config = default_config();
   bool trace = false;  // keep a trace of events (for the failure report)
 
@@ -57,6 +69,9 @@ struct SimResult {
   uint64_t snapshots_installed = 0;
   uint64_t crashes = 0;
   uint64_t messages = 0;
+  uint64_t config_changes = 0;   // committed config entries
+  uint64_t leader_removals = 0;  // committed removals of a node that was leading when asked
+  uint64_t transfers = 0;        // transfers whose target became leader
 };
 
 class Simulation {
@@ -66,7 +81,40 @@ class Simulation {
   SimResult run();
 
  private:
-  struct Host;
+  // One server: the RaftNode plus the host around it — its disk and its state machine.
+  struct Host {
+    NodeId id = kNoNode;
+    int tick_phase = 0;
+    int lives = 0;
+    std::vector<NodeId> initial_voters;  // what it was first started with; none: a joiner
+    std::unique_ptr<RaftNode> raft;      // null while crashed
+    bool retired = false;                // stopped for good (its removal committed)
+
+    // Disk, synced part: survives crashes.
+    HardState hard_state;
+    SnapshotMeta snapshot;  // with the configuration at its last index
+    SnapshotData snapshot_data;
+    std::vector<Entry> log;  // entries after snapshot.last_index
+    Index stored_commit = 0;
+    // Disk, written but not synced: lost by a crash.
+    struct Write {
+      std::optional<Index> truncate_from;
+      std::vector<Entry> entries;
+      Index commit;
+    };
+    std::vector<Write> unsynced;
+
+    // Memory.
+    AppliedCommands state;
+    Index applied = 0;
+    Index commit = 0;
+    bool saw_marker = false;
+    std::map<uint64_t, Index> reads;  // request id -> commit index known when it began
+    int group = 0;                    // partition side
+
+    bool up() const { return raft != nullptr; }
+    Index last_stored() const { return snapshot.last_index + log.size(); }
+  };
   struct InFlight {
     int deliver_at;
     uint64_t order;
@@ -77,6 +125,7 @@ class Simulation {
   };
 
   bool step(bool chaos);
+  Host* host(NodeId id);  // null for ids never used
   void deliver_due();
   void tick_nodes();
   void client_actions();
@@ -93,6 +142,15 @@ class Simulation {
   void restart(Host& host);
   bool recovered();
   Host* leader();
+  void check_membership(Host& host);
+  // simulation_membership.cc: the operator.
+  void membership_actions();
+  void request_change(Host& leader);
+  bool propose_change(Host& leader, ConfigChange change);
+  void request_transfer(Host& leader, bool then_remove);
+  void observe_config(const Entry& entry);
+  void observe_leader(Host& leader);
+  void retire_removed();
   bool expect(bool condition, const std::string& what);  // records a host-level failure
   bool chance(double p);
   int uniform(int n);
@@ -110,6 +168,19 @@ class Simulation {
   uint64_t next_read_ = 0;
   // Liveness: the command proposed after healing, once a leader exists.
   std::optional<std::pair<Index, Term>> marker_;
+  // The operator's view: the last committed configuration (seen applied), nodes whose removal
+  // committed, a leader to remove once another leads, transfers awaiting their election.
+  Index config_index_ = 0;
+  Membership config_;
+  std::set<NodeId> removed_;
+  std::set<NodeId> leader_removals_;  // removals asked of or for a leader
+  NodeId remove_after_transfer_ = kNoNode;
+  struct Transfer {
+    NodeId to;
+    Term term;  // the old leader's
+    int since;  // step
+  };
+  std::optional<Transfer> transfer_;
   InvariantChecker checker_;
   SimResult result_;
   std::deque<std::string> trace_;

@@ -1,6 +1,7 @@
 // Randomized simulation over many seeds (simulation.h). A failing seed is shrunk (fault
 // kinds switched off while it still fails), then replayed with a trace that is printed.
-// Reproduce one: KV_RAFT_SEED=<seed> KV_RAFT_NODES=<n> tests/raft_test -tc='*simulation*'.
+// Reproduce one: KV_RAFT_SEED=<seed> KV_RAFT_NODES=<n> tests/raft_test -tc='*simulation*'
+// (add KV_RAFT_MEMBERSHIP=1 for a seed of the membership-change runs).
 
 #include "raft/simulation.h"
 
@@ -31,7 +32,8 @@ SimOptions shrink(uint64_t seed, SimOptions options, int failed_at_step) {
       [](SimOptions& o) { o.crash_rate = 0; },      [](SimOptions& o) { o.partition_rate = 0; },
       [](SimOptions& o) { o.drop_rate = 0; },       [](SimOptions& o) { o.duplicate_rate = 0; },
       [](SimOptions& o) { o.long_delay_rate = 0; }, [](SimOptions& o) { o.compact_rate = 0; },
-      [](SimOptions& o) { o.read_rate = 0; },
+      [](SimOptions& o) { o.read_rate = 0; },       [](SimOptions& o) { o.transfer_rate = 0; },
+      [](SimOptions& o) { o.retire_rate = 0; },
   };
   for (auto& simplify : simplifications) {
     SimOptions candidate = options;
@@ -51,24 +53,27 @@ std::string report(uint64_t seed, const SimOptions& failing) {
   SimResult result = Simulation(seed, options).run();
   std::string out = fmt::format(
       "seed {} nodes {} failed at step {}: {}\n(shrunk: chaos_steps={} crash={} partition={} "
-      "drop={} dup={} long_delay={} compact={} read={})\nlast events:\n",
+      "drop={} dup={} long_delay={} compact={} read={} membership={} transfer={} retire={})\n"
+      "last events:\n",
       seed, options.nodes, result.failed_at_step, result.failure, options.chaos_steps,
       options.crash_rate, options.partition_rate, options.drop_rate, options.duplicate_rate,
-      options.long_delay_rate, options.compact_rate, options.read_rate);
+      options.long_delay_rate, options.compact_rate, options.read_rate, options.membership_rate,
+      options.transfer_rate, options.retire_rate);
   size_t from = result.trace.size() > 60 ? result.trace.size() - 60 : 0;
   for (size_t i = from; i < result.trace.size(); ++i) out += "  " + result.trace[i] + "\n";
   return out;
 }
 
 // Runs `count` seeds from `first`; fails the test case with a report for the first bad one.
-void run_seeds(const SimOptions& options, uint64_t first, uint64_t count) {
+// Returns the statistics summed over the seeds.
+SimResult run_seeds(const SimOptions& options, uint64_t first, uint64_t count) {
   auto start = std::chrono::steady_clock::now();
   SimResult total;
   for (uint64_t seed = first; seed < first + count; ++seed) {
     SimResult result = Simulation(seed, options).run();
     if (!result.failure.empty()) {
       FAIL(report(seed, options));
-      return;
+      return total;
     }
     total.committed += result.committed;
     total.leaders += result.leaders;
@@ -76,6 +81,9 @@ void run_seeds(const SimOptions& options, uint64_t first, uint64_t count) {
     total.crashes += result.crashes;
     total.snapshots_installed += result.snapshots_installed;
     total.messages += result.messages;
+    total.config_changes += result.config_changes;
+    total.leader_removals += result.leader_removals;
+    total.transfers += result.transfers;
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   MESSAGE(fmt::format(
@@ -83,15 +91,31 @@ void run_seeds(const SimOptions& options, uint64_t first, uint64_t count) {
       "{} leaders, {} reads, {} crashes, {} snapshots installed, {} messages",
       options.nodes, count, options.chaos_steps, seconds, total.committed, total.leaders,
       total.reads, total.crashes, total.snapshots_installed, total.messages));
+  if (options.membership_rate > 0 || options.transfer_rate > 0) {
+    MESSAGE(
+        fmt::format("  {} membership changes committed, {} of them removing a leader, "
+                    "{} leadership transfers completed",
+                    total.config_changes, total.leader_removals, total.transfers));
+  }
   // Guard against a harness that silently stops doing anything.
   CHECK(total.committed > count);
   CHECK(total.crashes > 0);
+  return total;
+}
+
+// The operator changes the membership and transfers leadership all through the faults.
+SimOptions membership_options() {
+  SimOptions options;
+  options.nodes = 3;
+  options.membership_rate = 0.03;
+  options.transfer_rate = 0.004;
+  return options;
 }
 
 TEST_CASE("simulation: one seed from the environment") {
   uint64_t seed = env_or("KV_RAFT_SEED", 0);
   if (seed == 0) return;
-  SimOptions options;
+  SimOptions options = env_or("KV_RAFT_MEMBERSHIP", 0) ? membership_options() : SimOptions{};
   options.nodes = env_or("KV_RAFT_NODES", 3);
   options.trace = true;
   SimResult result = Simulation(seed, options).run();
@@ -129,6 +153,46 @@ TEST_CASE("simulation: safety holds without PreVote and CheckQuorum") {
   options.config.pre_vote = false;
   options.config.check_quorum = false;
   run_seeds(options, 5001, seeds(50));
+}
+
+}  // namespace
+}  // namespace kv::raft::testing
+
+namespace kv::raft::testing {
+namespace {
+
+TEST_CASE("simulation: membership changes and leader transfers under faults") {
+  // Fewer seeds than the fixed-membership runs: each runs up to max_running nodes.
+  SimResult total = run_seeds(membership_options(), 7001, seeds(40));
+  uint64_t count = seeds(40);
+  CHECK(total.config_changes > 4 * count);
+  CHECK(total.leader_removals > 0);
+  CHECK(total.transfers > count);
+}
+
+TEST_CASE("simulation: membership changes with frequent partitions and crashes") {
+  SimOptions options = membership_options();
+  options.partition_rate = 0.01;
+  options.heal_rate = 0.02;
+  options.crash_rate = 0.01;
+  options.restart_rate = 0.05;
+  SimResult total = run_seeds(options, 9001, seeds(20));
+  CHECK(total.config_changes > seeds(20));
+}
+
+}  // namespace
+}  // namespace kv::raft::testing
+
+namespace kv::raft::testing {
+namespace {
+
+TEST_CASE("simulation: membership changes stay safe without PreVote and CheckQuorum") {
+  // Removed nodes that missed their removal may now disrupt with real elections: they must
+  // still never win one or break an invariant.
+  SimOptions options = membership_options();
+  options.config.pre_vote = false;
+  options.config.check_quorum = false;
+  run_seeds(options, 11001, seeds(15));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // TestCluster: a few RaftNodes wired by hand for unit tests. Nothing happens unless the
 // test asks: messages wait in `queue` until delivered, ticks are explicit, and a node's
-// writes count as durable when the test says so (or at once with auto_persist).
+// writes count as durable when the test says so (or at once with auto_persist). Nodes can
+// be added later (add_node) and stopped (stop): messages to a stopped node are lost.
 #pragma once
 
 #include <algorithm>
@@ -27,13 +28,28 @@ class TestCluster {
   explicit TestCluster(size_t size, Config config = test_config(),
                        std::map<NodeId, RecoveredState> recovered = {})
       : config_(config) {
-    for (NodeId id = 1; id <= size; ++id) ids_.push_back(id);
-    for (NodeId id : ids_) {
-      RecoveredState state = recovered.count(id) ? recovered[id] : RecoveredState{};
-      nodes_[id] = std::make_unique<RaftNode>(id, ids_, config_, 42, state);
-      auto_persist[id] = true;
+    std::vector<NodeId> voters;
+    for (NodeId id = 1; id <= size; ++id) voters.push_back(id);
+    for (NodeId id : voters) {
+      add_node(id, voters, recovered.count(id) ? recovered[id] : RecoveredState{});
     }
   }
+
+  // Starts node `id` with `voters` as its initial configuration (none: it waits to be
+  // added to the cluster).
+  RaftNode& add_node(NodeId id, std::vector<NodeId> voters = {}, RecoveredState state = {}) {
+    if (std::find(ids_.begin(), ids_.end(), id) == ids_.end()) ids_.push_back(id);
+    nodes_[id] = std::make_unique<RaftNode>(id, std::move(voters), config_, 42, std::move(state));
+    auto_persist[id] = true;
+    return *nodes_[id];
+  }
+  // The node is gone for good (its process stopped): nothing is delivered to it.
+  void stop(NodeId id) {
+    nodes_.erase(id);
+    ids_.erase(std::remove(ids_.begin(), ids_.end(), id), ids_.end());
+  }
+  bool running(NodeId id) const { return nodes_.count(id) > 0; }
+  const std::vector<NodeId>& ids() const { return ids_; }
 
   RaftNode& node(NodeId id) { return *nodes_.at(id); }
 
@@ -41,6 +57,7 @@ class TestCluster {
   Ready drain(NodeId id) {
     Ready ready = node(id).take_ready();
     if (ready.hard_state) hard_states[id] = *ready.hard_state;
+    if (ready.membership) memberships[id].push_back(*ready.membership);
     if (ready.install_snapshot) installed[id].push_back(*ready.install_snapshot);
     for (Message& message : ready.messages) queue.push_back(message);
     for (const Entry& entry : ready.committed_entries) applied[id].push_back(entry);
@@ -55,19 +72,23 @@ class TestCluster {
     for (NodeId id : ids_) drain(id);
   }
 
-  // Delivers queued messages (dropping those `cut` forbids) and drains, until quiet.
+  // Delivers what is queued now (dropping what `cut` forbids or nobody runs to receive),
+  // then drains every node: one network hop.
+  void deliver_round() {
+    std::deque<Message> batch;
+    batch.swap(queue);
+    for (const Message& message : batch) {
+      if (cut(message.from, message.to) || !running(message.to)) continue;
+      delivered.push_back(message);
+      node(message.to).step(message);
+    }
+    drain_all();
+  }
+
+  // Delivers queued messages and drains, until quiet.
   void stabilize(int max_rounds = 100) {
     drain_all();
-    for (int round = 0; round < max_rounds && !queue.empty(); ++round) {
-      std::deque<Message> batch;
-      batch.swap(queue);
-      for (const Message& message : batch) {
-        if (cut(message.from, message.to)) continue;
-        delivered.push_back(message);
-        node(message.to).step(message);
-      }
-      drain_all();
-    }
+    for (int round = 0; round < max_rounds && !queue.empty(); ++round) deliver_round();
   }
 
   void tick(NodeId id, int times = 1) {
@@ -119,6 +140,7 @@ class TestCluster {
   std::map<NodeId, std::vector<Entry>> applied;
   std::map<NodeId, std::vector<ReadState>> reads;
   std::map<NodeId, std::vector<SnapshotInstall>> installed;
+  std::map<NodeId, std::vector<Membership>> memberships;  // Ready::membership, in order
 
  private:
   Config config_;
