@@ -129,6 +129,30 @@ Status parse_pairs(const char* body, size_t n, uint64_t count, const std::string
 }
 
 // A read-only private mapping of a whole file, unmapped on destruction.
+// Checks a whole snapshot image in memory (a mapped file or bytes from a leader): size,
+// magic, checksum and pair structure; fills *meta only when all of it holds.
+Status verify_image(std::string_view image, const std::string& name, SnapshotMeta* meta) {
+  if (image.size() < kSnapshotHeaderSize + kCrcSize) {
+    return Status::Corruption(name + ": truncated (" + std::to_string(image.size()) + " bytes)");
+  }
+  const char* data = image.data();
+  if (std::memcmp(data, kSnapshotMagic, kSnapshotMagicSize) != 0) {
+    return Status::Corruption(name + ": not a snapshot (bad magic)");
+  }
+  const size_t body = image.size() - kCrcSize;
+  if (crc32c::value(data, body) != coding::decode_fixed32(data + body)) {
+    return Status::Corruption(name + ": checksum mismatch");
+  }
+  SnapshotMeta m;
+  m.last_term = coding::decode_fixed64(data + kSnapshotMagicSize);
+  m.last_index = coding::decode_fixed64(data + kSnapshotMagicSize + 8);
+  m.count = coding::decode_fixed64(data + kCountOffset);
+  Status s = parse_pairs(data, body, m.count, name, nullptr);
+  if (!s.ok()) return s;
+  *meta = m;
+  return Status::OK();
+}
+
 class MappedFile {
  public:
   MappedFile(const MappedFile&) = delete;
@@ -138,6 +162,7 @@ class MappedFile {
     if (data_) ::munmap(data_, size_);
   }
   Status map(int fd, size_t size, const std::string& path) {
+    if (size == 0) return Status::OK();  // nothing to map; data() stays null
     void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) return io_error(path, "mmap", errno);
     data_ = p;
@@ -227,60 +252,19 @@ Result<bool> load_snapshot(
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return io_error(path, "fstat", errno);
   const size_t size = static_cast<size_t>(st.st_size);
-  if (size < kSnapshotHeaderSize + kCrcSize) {
-    return Status::Corruption(path + ": truncated (" + std::to_string(size) + " bytes)");
-  }
   MappedFile file;
   Status s = file.map(fd.get(), size, path);
   if (!s.ok()) return s;
-  const char* data = file.data();
-  if (std::memcmp(data, kSnapshotMagic, kSnapshotMagicSize) != 0) {
-    return Status::Corruption(path + ": not a snapshot (bad magic)");
-  }
-  const size_t body = size - kCrcSize;
-  if (crc32c::value(data, body) != coding::decode_fixed32(data + body)) {
-    return Status::Corruption(path + ": checksum mismatch");
-  }
+  // Two passes over the mapping: verification proves the structure, so the second pass,
+  // which applies pairs, cannot stop halfway and leave a partly loaded key space.
   SnapshotMeta m;
-  m.last_term = coding::decode_fixed64(data + kSnapshotMagicSize);
-  m.last_index = coding::decode_fixed64(data + kSnapshotMagicSize + 8);
-  m.count = coding::decode_fixed64(data + kCountOffset);
-  // Two passes over the mapping: the first proves the structure, so the second, which
-  // applies pairs, cannot stop halfway and leave a partly loaded key space.
-  s = parse_pairs(data, body, m.count, path, nullptr);
+  s = verify_image(std::string_view(file.data(), size), path, &m);
   if (!s.ok()) return s;
-  s = parse_pairs(data, body, m.count, path, &fn);
+  s = parse_pairs(file.data(), size - kCrcSize, m.count, path, &fn);
   if (!s.ok()) return s;
   *meta = m;
   return true;
 }
-
-namespace {
-
-// Checks a whole snapshot image in memory: magic, checksum, pair structure.
-Status verify_image(std::string_view image, const std::string& name, SnapshotMeta* meta) {
-  if (image.size() < kSnapshotHeaderSize + kCrcSize) {
-    return Status::Corruption(name + ": truncated (" + std::to_string(image.size()) + " bytes)");
-  }
-  const char* data = image.data();
-  if (std::memcmp(data, kSnapshotMagic, kSnapshotMagicSize) != 0) {
-    return Status::Corruption(name + ": not a snapshot (bad magic)");
-  }
-  const size_t body = image.size() - kCrcSize;
-  if (crc32c::value(data, body) != coding::decode_fixed32(data + body)) {
-    return Status::Corruption(name + ": checksum mismatch");
-  }
-  SnapshotMeta m;
-  m.last_term = coding::decode_fixed64(data + kSnapshotMagicSize);
-  m.last_index = coding::decode_fixed64(data + kSnapshotMagicSize + 8);
-  m.count = coding::decode_fixed64(data + kCountOffset);
-  Status s = parse_pairs(data, body, m.count, name, nullptr);
-  if (!s.ok()) return s;
-  *meta = m;
-  return Status::OK();
-}
-
-}  // namespace
 
 Result<std::string> read_snapshot_image(const std::string& dir, SnapshotMeta* meta) {
   const std::string path = join_path(dir, kSnapshotFileName);

@@ -50,10 +50,9 @@ Result<bool> load_snapshot(
     const std::string& dir, SnapshotMeta* meta,
     const std::function<void(std::string_view key, std::string_view value)>& fn);
 
-// The raw bytes of dir/snapshot.bin (what a Raft leader sends a lagging follower), with
-// its metadata; nullopt-like false via Result<bool> semantics is not needed: a missing file
-// is NotFound. The image is verified (magic, checksum, structure) before it is returned.
-// Errors: NotFound, IOError, Corruption naming the file.
+// The whole of dir/snapshot.bin (what a Raft leader sends a lagging follower), verified
+// (magic, checksum, structure) before it is returned, with its metadata in *meta. Errors:
+// NotFound when there is no snapshot, IOError, Corruption naming the file.
 Result<std::string> read_snapshot_image(const std::string& dir, SnapshotMeta* meta);
 
 // Verifies `image` (a whole snapshot file received from a Raft leader) and makes it
