@@ -229,16 +229,15 @@ bool Server::execute_peer_command(Connection* conn, std::vector<std::string>& ar
   const bool is_hello = equals_ignore_case(args[0], "kvpeer");
   if (!is_raft && !is_hello) return false;
   if (is_hello) {
-    uint64_t id = 0;
-    bool ok = raft_ != nullptr && args.size() == 3 && !raft_->secret().empty() &&
-              args[1] == raft_->secret() && parse_uint64(args[2]).has_value() && (id = *parse_uint64(args[2])) != 0 && raft_->is_member(id) &&
-              id != config_.node_id;
+    const std::optional<uint64_t> id = args.size() == 3 ? parse_uint64(args[2]) : std::nullopt;
+    const bool ok = raft_ != nullptr && id && !raft_->secret().empty() &&
+                    args[1] == raft_->secret() && raft_->is_member(*id) && *id != config_.node_id;
     if (!ok) {
       protocol::write_error(reply_buffer(conn), "NOAUTH not a member of this cluster (wrong secret or id)");
       conn->closing = true;
       return true;
     }
-    conn->peer_id = id;
+    conn->peer_id = *id;
     protocol::write_simple(reply_buffer(conn), "OK");
     return true;
   }

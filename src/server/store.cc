@@ -62,16 +62,7 @@ Status Store::recover() {
   const CommandTable& table = CommandTable::instance();
   std::vector<std::string> argv;
   std::string scratch_reply;
-  storage::WalRecoveryInfo info;
-  Status s = storage::read_wal(wal_path, [&](const storage::Record& rec) -> Status {
-    if (rec.index <= snapshot_index_) return Status::OK();  // already in the snapshot
-    if (rec.index != last_index_ + 1) {
-      return Status::Corruption(fmt::format(
-          "{}: record index {} does not follow index {} (snapshot.bin ends at {})", wal_path,
-          rec.index, last_index_, snapshot_index_));
-    }
-    last_index_ = rec.index;
-    stats_.recovered_records++;
+  Status s = open_log(nullptr, [&](const storage::Record& rec) -> Status {
     if (rec.type != storage::RecordType::kCommand) return Status::OK();
     Status d = coding::decode_argv(rec.payload, &argv);
     if (!d.ok()) {
@@ -86,6 +77,34 @@ Status Store::recover() {
     spec->handler(ctx);
     scratch_reply.clear();
     return Status::OK();
+  });
+  if (!s.ok()) return s;
+  stats_.recovery_time = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  log::info("recovered {} keys in {} ms (snapshot at index {}, {} wal records, last index {})",
+            keys_.size(), stats_.recovery_time.count(), snapshot_index_, stats_.recovered_records,
+            last_index_);
+  return Status::OK();
+}
+
+Status Store::open_log(const std::function<bool(const storage::Record&)>& covered,
+                       const std::function<Status(const storage::Record&)>& next) {
+  const std::string wal_path = storage::join_path(data_dir_, "wal.bin");
+  storage::WalRecoveryInfo info;
+  bool ignore_rest = false;
+  Status s = storage::read_wal(wal_path, [&](const storage::Record& rec) -> Status {
+    if (ignore_rest) return Status::OK();
+    if (rec.index <= snapshot_index_) {
+      if (covered && !covered(rec)) ignore_rest = true;
+      return Status::OK();
+    }
+    if (rec.index != last_index_ + 1) {
+      return Status::Corruption(fmt::format(
+          "{}: record index {} does not follow index {} (snapshot.bin ends at {})", wal_path,
+          rec.index, last_index_, snapshot_index_));
+    }
+    last_index_ = rec.index;
+    stats_.recovered_records++;
+    return next(rec);
   }, &info);
   if (!s.ok()) return s;
   if (info.torn_tail) {
@@ -97,49 +116,28 @@ Status Store::recover() {
   auto wal = storage::WalWriter::open(wal_path, info.valid_bytes);
   if (!wal.ok()) return wal.status();
   wal_ = std::move(wal).value();
-  stats_.recovery_time = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-  log::info("recovered {} keys in {} ms (snapshot at index {}, {} wal records, last index {})",
-            keys_.size(), stats_.recovery_time.count(), snapshot_index_, stats_.recovered_records,
-            last_index_);
   return Status::OK();
 }
 
 Status Store::recover_raft_log() {
-  const std::string wal_path = storage::join_path(data_dir_, "wal.bin");
-  storage::WalRecoveryInfo info;
   bool diverged = false;
-  Status s = storage::read_wal(wal_path, [&](const storage::Record& rec) -> Status {
-    if (diverged) return Status::OK();
-    if (rec.index <= snapshot_index_) {
-      // A crash between installing a leader's snapshot and emptying the log leaves the old
-      // log behind it. If it disagrees with the snapshot at its last index, it is not a
-      // prefix of the leader's log: drop all of it.
-      if (rec.index == snapshot_index_ && rec.term != snapshot_term_) diverged = true;
-      return Status::OK();
-    }
-    if (rec.index != last_index_ + 1) {
-      return Status::Corruption(fmt::format(
-          "{}: record index {} does not follow index {} (snapshot.bin ends at {})", wal_path,
-          rec.index, last_index_, snapshot_index_));
-    }
-    last_index_ = rec.index;
-    stats_.recovered_records++;
-    recovered_records_.push_back(rec);
-    return Status::OK();
-  }, &info);
+  Status s = open_log(
+      [&](const storage::Record& rec) {
+        // A crash between installing a leader's snapshot and emptying the log leaves the old
+        // log behind it. If it disagrees with the snapshot at its last index, it is not a
+        // prefix of the leader's log: drop all of it.
+        if (rec.index == snapshot_index_ && rec.term != snapshot_term_) diverged = true;
+        return !diverged;
+      },
+      [&](const storage::Record& rec) {
+        recovered_records_.push_back(rec);
+        return Status::OK();
+      });
   if (!s.ok()) return s;
-  if (info.torn_tail) {
-    stats_.recovered_torn_tail = true;
-    log::warn("{}: torn tail at offset {} truncated (an append interrupted by a crash)", wal_path,
-              info.valid_bytes);
-  }
   if (diverged) {
     log::warn("{}: log disagrees with snapshot.bin at index {}; continuing from the snapshot",
-              wal_path, snapshot_index_);
+              wal_->path(), snapshot_index_);
   }
-  auto wal = storage::WalWriter::open(wal_path, info.valid_bytes);
-  if (!wal.ok()) return wal.status();
-  wal_ = std::move(wal).value();
   if (diverged || wal_->record_count() == 0 || wal_->last_index() < snapshot_index_) {
     Status r = wal_->reset(snapshot_index_ + 1);
     if (!r.ok()) return r;

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,8 +73,8 @@ class Store {
   void append_entry(uint64_t term, uint64_t index, storage::RecordType type, std::string_view payload);
   // Drops the log from `index` on (a follower's conflicting suffix). Fatal on I/O error.
   void truncate_log(uint64_t index);
-  // Writes buffered entries and, under fsync always, fdatasyncs them. Returns true when the
-  // log is now as durable as the policy promises through last_index().
+  // Writes buffered entries and, under fsync always, fdatasyncs them: on return the log is as
+  // durable as the policy promises through last_index().
   void sync_log() { sync_for_replies(); }
   // The state machine applied through (index, term): snapshots are taken there.
   void set_applied(uint64_t index, uint64_t term) {
@@ -101,6 +102,12 @@ class Store {
   Store(const ServerConfig& config, storage::DataDirLock lock);
   Status recover();
   Status recover_raft_log();
+  // Reads wal.bin after the snapshot was loaded: each record the snapshot covers goes to
+  // `covered` (may be null; returning false ignores every later record), each later one,
+  // checked to follow the one before, to `next`. Then truncates a torn tail (with a warning)
+  // and opens wal_ for appending. Errors: Corruption naming the file, IOError.
+  Status open_log(const std::function<bool(const storage::Record&)>& covered,
+                  const std::function<Status(const storage::Record&)>& next);
   void maybe_start_snapshot();
   void poll_snapshot();
 
