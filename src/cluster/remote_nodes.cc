@@ -88,12 +88,7 @@ void RemoteNodes::on_probe(Remote& r, ProbeResult result) {
 
 nlohmann::json RemoteNodes::node_json(int id) const {
   const Remote& r = *nodes_.at(id);
-  nlohmann::json j;
-  j["id"] = r.spec.id;
-  j["name"] = r.spec.name;
-  j["host"] = r.spec.host;
-  j["port"] = r.spec.port;
-  j["data_dir"] = r.spec.data_dir;
+  nlohmann::json j = node_spec_json(r.spec);
   j["pid"] = nullptr;
   j["state"] = "remote";
   j["remote"] = true;

@@ -133,4 +133,14 @@ std::string format_status_table(const nlohmann::json& status) {
   return format_columns(rows) + notes;
 }
 
+nlohmann::json node_spec_json(const NodeSpec& spec) {
+  nlohmann::json j;
+  j["id"] = spec.id;
+  j["name"] = spec.name;
+  j["host"] = spec.host;
+  j["port"] = spec.port;
+  j["data_dir"] = spec.data_dir;
+  return j;
+}
+
 }  // namespace kv::cluster

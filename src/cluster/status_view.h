@@ -7,8 +7,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cluster/cluster_config.h"
+
 namespace kv::cluster {
 
+// The fields every status row starts with, from the node's cluster.json entry: id, name,
+// host, port, data_dir.
+nlohmann::json node_spec_json(const NodeSpec& spec);
 // 42s, 5m03s, 2h05m, 3d04h.
 std::string format_duration(int64_t seconds);
 // The table, ending in '\n'. The PORT column becomes ADDRESS (host:port) when some node has a

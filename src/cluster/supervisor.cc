@@ -489,12 +489,7 @@ void Supervisor::start_new_node(const NodeSpec& spec) {
 }
 
 nlohmann::json Supervisor::node_json(const ManagedNode& n, Clock::time_point now) const {
-  nlohmann::json j;
-  j["id"] = n.spec.id;
-  j["name"] = n.spec.name;
-  j["host"] = n.spec.host;
-  j["port"] = n.spec.port;
-  j["data_dir"] = n.spec.data_dir;
+  nlohmann::json j = node_spec_json(n.spec);
   j["pid"] = n.pid > 0 ? nlohmann::json(n.pid) : nlohmann::json(nullptr);
   j["state"] = std::string(state_name(n.state));
   j["uptime_s"] =
