@@ -94,6 +94,37 @@ class Reader {
     return 0;
   }
 
+  // Version 2's address list, into m.addresses: ids must be members of m.
+  void addresses(Membership& m) {
+    const size_t start = pos_;
+    uint64_t count = varint("address count");
+    if (ok() && count == 0) fail("empty address list (version 1 has none)", start);
+    // Every address takes at least three bytes.
+    if (ok() && count > remaining() / 3) {
+      fail(fmt::format("address count {} exceeds the {} bytes left", count, remaining()), start);
+    }
+    NodeId previous = 0;
+    for (uint64_t i = 0; i < count && ok(); ++i) {
+      const size_t at = pos_;
+      uint64_t delta = varint("address id");
+      uint64_t length = varint("address length");
+      if (!ok()) break;
+      if (delta == 0 || delta > std::numeric_limits<uint64_t>::max() - previous) {
+        fail("address ids must be >= 1 and ascend strictly", at);
+        break;
+      }
+      previous += delta;
+      if (!m.contains(previous)) {
+        fail(fmt::format("address of node {}, which is not a member", previous), at);
+      } else if (length == 0 || length > remaining()) {
+        fail(fmt::format("address length {} with {} bytes left", length, remaining()), at);
+      } else {
+        m.addresses[previous] = std::string(bytes_.substr(pos_, length));
+        pos_ += length;
+      }
+    }
+  }
+
   std::vector<NodeId> ids(const char* what) {
     const size_t start = pos_;
     uint64_t count = varint(what);
@@ -150,6 +181,7 @@ Membership apply_change(const Membership& current, const ConfigChange& change) {
   switch (change.kind) {
     case ConfigChange::Kind::kAddLearner:
       insert_sorted(&next.learners, change.id);
+      if (!change.address.empty()) next.addresses[change.id] = change.address;
       break;
     case ConfigChange::Kind::kPromote:
       erase(&next.learners, change.id);
@@ -158,14 +190,21 @@ Membership apply_change(const Membership& current, const ConfigChange& change) {
     case ConfigChange::Kind::kRemove:
       erase(&next.learners, change.id);
       erase(&next.voters, change.id);
+      next.addresses.erase(change.id);
       break;
   }
   return next;
 }
 
 std::string describe(const Membership& membership) {
-  return fmt::format("voters={} learners={}", fmt::join(membership.voters, ","),
-                     fmt::join(membership.learners, ","));
+  std::string out = fmt::format("voters={} learners={}", fmt::join(membership.voters, ","),
+                                fmt::join(membership.learners, ","));
+  const char* sep = " addresses=";
+  for (const auto& [id, address] : membership.addresses) {
+    out += fmt::format("{}{}@{}", sep, id, address);
+    sep = ",";
+  }
+  return out;
 }
 
 const char* describe(ConfigChange::Kind kind) {
@@ -182,15 +221,26 @@ const char* describe(ConfigChange::Kind kind) {
 
 void encode_membership(const Membership& membership, std::string* out) {
   KV_CHECK(valid_ids(membership.voters) && valid_ids(membership.learners));
-  out->push_back(static_cast<char>(kMembershipFormatVersion));
+  const bool with_addresses = !membership.addresses.empty();
+  out->push_back(static_cast<char>(with_addresses ? kMembershipFormatVersion : kMembershipFormatNoAddresses));
   put_ids(out, membership.voters);
   put_ids(out, membership.learners);
+  if (!with_addresses) return;
+  put_varint(out, membership.addresses.size());
+  NodeId previous = 0;
+  for (const auto& [id, address] : membership.addresses) {
+    KV_CHECK(membership.contains(id) && !address.empty());
+    put_varint(out, id - previous);
+    previous = id;
+    put_varint(out, address.size());
+    out->append(address);
+  }
 }
 
 Status decode_membership(std::string_view bytes, Membership* out) {
   Reader r(bytes);
   uint8_t version = r.u8("version");
-  if (r.ok() && version != kMembershipFormatVersion) {
+  if (r.ok() && version != kMembershipFormatVersion && version != kMembershipFormatNoAddresses) {
     return Status::Corruption(fmt::format("membership: unsupported format version {}", version));
   }
   Membership m;
@@ -204,6 +254,7 @@ Status decode_membership(std::string_view bytes, Membership* out) {
       }
     }
   }
+  if (r.ok() && version == kMembershipFormatVersion) r.addresses(m);
   if (r.ok() && r.remaining() != 0) {
     r.fail(fmt::format("{} trailing bytes", r.remaining()), bytes.size() - r.remaining());
   }

@@ -4,15 +4,21 @@
 // carries (on the wire in SnapshotChunk; the host may store the same bytes beside a
 // snapshot). Pure functions; safe from any thread.
 //
-// Format, version 1. A varint is unsigned LEB128 (7 bits per byte, low groups first, high
-// bit set on every byte but the last), at most 10 bytes, minimal (no trailing 0x00 group).
+// Format. A varint is unsigned LEB128 (7 bits per byte, low groups first, high bit set on
+// every byte but the last), at most 10 bytes, minimal (no trailing 0x00 group).
 //
-//   membership   version u8 (= 1) | voters id-list | learners id-list
+//   membership   version u8 | voters id-list | learners id-list | [addresses]
 //   id-list      count varint | count x varint: the first id, then each id minus the one
 //                before it (ids ascend strictly, so every delta is >= 1; ids are >= 1)
+//   addresses    (version 2 only) count varint (>= 1) | count x (id delta varint as in an
+//                id-list | length varint (>= 1) | that many bytes "host:port")
 //
+// Version 1 is written when no member has an address, version 2 otherwise, so a
+// configuration without addresses encodes exactly as before addresses existed.
 // Worked example: voters {1, 2, 3} and learner {7} is 7 bytes:
 //   01 | 03 01 01 01 | 01 07
+// and with learner 7 at "h:1" it is 13 bytes:
+//   02 | 03 01 01 01 | 01 07 | 01 07 03 'h' ':' '1'
 // The encoding is canonical: decoding succeeds only on bytes that encoding reproduces.
 // Versioning: any change to the layout bumps kMembershipFormatVersion; decoders reject
 // versions they do not know.
@@ -27,7 +33,8 @@
 
 namespace kv::raft {
 
-inline constexpr uint8_t kMembershipFormatVersion = 1;
+inline constexpr uint8_t kMembershipFormatVersion = 2;     // with addresses
+inline constexpr uint8_t kMembershipFormatNoAddresses = 1;  // without
 
 // One step of a membership change. New servers join as learners, are promoted once they
 // caught up, and leave with kRemove (a voter or a learner).
@@ -35,6 +42,7 @@ struct ConfigChange {
   enum class Kind : uint8_t { kAddLearner, kPromote, kRemove };
   Kind kind = Kind::kAddLearner;
   NodeId id = kNoNode;
+  std::string address{};  // kAddLearner: where the new member listens ("" if unknown)
 };
 
 // Whether `change` makes sense against `current` (id known or not, as the kind needs):
@@ -43,7 +51,7 @@ Refusal check_change(const Membership& current, const ConfigChange& change);
 // The configuration after `change`. REQUIRES: check_change(current, change) == kNone.
 Membership apply_change(const Membership& current, const ConfigChange& change);
 
-// "voters=1,2,3 learners=7" for logs and INFO.
+// "voters=1,2,3 learners=7 addresses=7@h:1" for logs and INFO.
 std::string describe(const Membership& membership);
 const char* describe(ConfigChange::Kind kind);
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,6 +52,10 @@ struct HardState {
 struct Membership {
   std::vector<NodeId> voters;
   std::vector<NodeId> learners;
+  // Where members added by a change listen ("host:port"), for the host's peer links; the
+  // core only carries it. Keys are members; members of the first configuration (which the
+  // host knows from its own flags) usually have none.
+  std::map<NodeId, std::string> addresses{};
 
   bool is_voter(NodeId id) const { return std::binary_search(voters.begin(), voters.end(), id); }
   bool is_learner(NodeId id) const {

@@ -28,6 +28,10 @@ struct PeerAddress {
   std::string addr() const { return host + ":" + std::to_string(port); }
 };
 
+// Parses "host:port" into out->host and out->port (the id is left alone). Returns "" or
+// what is wrong ("host is empty", ...).
+std::string parse_address(std::string_view text, PeerAddress* out);
+
 // Parses --peers: "1=127.0.0.1:9001,2=127.0.0.1:9002,...". Returns "" and fills *out, or
 // what is wrong (one line, naming the bad item).
 std::string parse_peers(std::string_view text, std::vector<PeerAddress>* out);
@@ -52,8 +56,11 @@ struct ServerConfig {
   int tick_ms = 10;
   int election_timeout_ms = 300;
   bool unsafe_local_reads = false;  // testing only: reads skip ReadIndex (not linearizable)
+  // --join: a new node for a running cluster. It starts with no configuration and waits for
+  // the leader to add it (RAFT ADDLEARNER), instead of forming a group from `members`.
+  bool join = false;
 
-  bool raft_enabled() const { return members.size() > 1; }
+  bool raft_enabled() const { return members.size() > 1 || join; }
   const PeerAddress* member(uint64_t id) const {
     for (const auto& m : members) {
       if (m.id == id) return &m;

@@ -38,6 +38,7 @@ struct Connection {
   std::deque<ReplySlot> waiting;  // consecutive seqs; empty => replies go straight to `out`
   uint64_t next_seq = 0;
   uint64_t peer_id = 0;           // another member, authenticated by KVPEER
+  bool admin = false;             // AUTH with the cluster secret: may send RAFT commands
   bool readonly = false;          // READONLY: reads served locally, possibly stale
   uint64_t last_write_index = 0;  // log index of this connection's last write (read your writes)
 };

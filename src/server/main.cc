@@ -104,6 +104,10 @@ int main(int argc, char** argv) {
                  "election; the leader sends heartbeats every T/6")
       ->check(CLI::Range(10, 60000))
       ->capture_default_str();
+  app.add_flag("--join", config.join,
+               "This is a new node for a running cluster: start with no configuration and wait "
+               "for the leader to add it (RAFT ADDLEARNER, then RAFT PROMOTE). --peers lists the "
+               "current members and this node. Ignored once the data dir holds a configuration");
   app.add_flag("--unsafe-local-reads", config.unsafe_local_reads,
                "TESTING ONLY: serve reads from this node's own state with no leader check. "
                "Breaks linearizability on purpose (tools/chaos --unsafe shows the checker catch it)");
@@ -121,6 +125,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   config.fsync = *kv::server::parse_fsync_policy(fsync);
+  if (config.join && peers.empty()) {
+    std::fprintf(stderr, "kvstore: --join needs --peers (the members to join, and this node)\n");
+    return 2;
+  }
   if (!peers.empty()) {
     std::string why = kv::server::parse_peers(peers, &config.members);
     if (why.empty() && config.member(config.node_id) == nullptr) {

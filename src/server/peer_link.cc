@@ -171,12 +171,19 @@ void PeerLink::on_readable() {
     off += consumed;
     if (e.auth) {
       if (reply.type == protocol::Reply::Type::kError) {
-        log::error("peer {} at {} refused us: {} (do all members share one cluster secret?)",
-                   peer_.id, peer_.addr(), reply.str);
+        // Once per refusal streak: a node removed from the cluster hears this every second.
+        if (!refused_) {
+          log::error("peer {} at {} refused us: {} (was this node removed from the cluster, or do "
+                     "the members have different cluster secrets?)",
+                     peer_.id, peer_.addr(), reply.str);
+        }
+        refused_ = true;
         next_attempt_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
         close_link(nullptr);
         return;
       }
+      if (refused_) log::info("peer {} at {} accepts us again", peer_.id, peer_.addr());
+      refused_ = false;
       continue;
     }
     e.callback(Outcome::kReply, rest.substr(0, consumed));

@@ -43,9 +43,14 @@ class PeerLink {
   bool forward(const std::vector<std::string>& args, ReplyCallback callback);
   // Writes what is queued (the server's pre-sleep hook calls this once per loop turn).
   void flush();
+  // Closes the connection for good (the peer left the configuration): forwarded commands
+  // still waiting fail now, as if the link dropped.
+  void shut_down() { close_link(nullptr); }
 
   const PeerAddress& peer() const { return peer_; }
   bool connected() const { return state_ == State::kConnected; }
+  // Forwarded commands are waiting for their replies on this link.
+  bool busy() const { return !expected_.empty(); }
 
  private:
   enum class State { kDown, kConnecting, kConnected };
@@ -75,7 +80,8 @@ class PeerLink {
   std::deque<Expected> expected_;  // replies still to come, in order
   bool want_write_ = false;
   std::chrono::steady_clock::time_point next_attempt_{};
-  bool warned_ = false;  // one warning per outage, not one per retry
+  bool warned_ = false;   // one warning per outage, not one per retry
+  bool refused_ = false;  // the peer refused our KVPEER; logged once until it accepts
 };
 
 }  // namespace kv::server

@@ -4,10 +4,15 @@
 #include <unistd.h>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
 
 #include "common/coding.h"
 #include "common/logging.h"
 #include "protocol/resp_writer.h"
+#include "raft/membership.h"
 #include "raft/message_codec.h"
 #include "storage/hard_state.h"
 #include "storage/snapshot.h"
@@ -32,6 +37,13 @@ constexpr std::string_view kLinkLostWrite =
     "TRYAGAIN lost the connection to the leader; the write may or may not have been applied";
 constexpr std::string_view kSnapshotSkipped =
     "TRYAGAIN the outcome of the write is unknown (this node caught up from a snapshot)";
+// What a former leader answers a forwarded command: it was not applied, so the forwarding
+// node may try again at the new leader.
+constexpr std::string_view kNoLongerLeader = "CLUSTERDOWN this node is no longer the leader";
+constexpr std::string_view kRaftUsage =
+    "ERR usage: RAFT ADDLEARNER <id> <host:port> | RAFT PROMOTE <id> | RAFT REMOVE <id> | "
+    "RAFT TRANSFER <id>";
+constexpr std::chrono::seconds kTransferTimeout{5};
 
 std::string error_reply(std::string_view text) {
   std::string out;
@@ -74,20 +86,55 @@ uint64_t random_seed() {
          (static_cast<uint64_t>(::getpid()) << 32);
 }
 
-const char* shown_role(raft::Role role) {
-  // Pre-candidates are candidates to the outside world (INFO, kvcluster status).
-  return role == raft::Role::kPreCandidate ? "candidate" : raft::role_name(role);
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
 }
+
+std::optional<raft::NodeId> parse_node_id(std::string_view text) {
+  if (text.empty() || text.size() > 10) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v == 0 || v > UINT32_MAX) return std::nullopt;
+  return v;
+}
+
+// A refusal of the core as the reply to a RAFT command: TRYAGAIN when waiting can help.
+std::string refusal_reply(raft::Refusal why, raft::NodeId id) {
+  const char* text = raft::refusal_text(why);
+  switch (why) {
+    case raft::Refusal::kLearnerBehind:
+      return error_reply(fmt::format("TRYAGAIN learner {} is still catching up ({})", id, text));
+    case raft::Refusal::kTransferring:
+    case raft::Refusal::kLeaderNotReady:
+    case raft::Refusal::kChangePending:
+    case raft::Refusal::kNotLeader:
+      return error_reply(fmt::format("TRYAGAIN {}", text));
+    default:
+      return error_reply(fmt::format("ERR node {}: {}", id, text));
+  }
+}
+
+std::string ok_reply() {
+  std::string out;
+  protocol::write_simple(&out, "OK");
+  return out;
+}
+
+std::string ids_text(const std::vector<raft::NodeId>& ids) { return fmt::format("{}", fmt::join(ids, ",")); }
 
 }  // namespace
 
 RaftHost::RaftHost(const ServerConfig& config, net::EventLoop* loop, Store* store, Deliver deliver)
-    : config_(config), loop_(loop), store_(store), deliver_(std::move(deliver)) {
-  for (const auto& m : config_.members) {
-    if (m.id == config_.node_id) continue;
-    links_[m.id] = std::make_unique<PeerLink>(loop_, m, config_.node_id, config_.cluster_secret);
-  }
-}
+    : config_(config), loop_(loop), store_(store), deliver_(std::move(deliver)) {}
 
 RaftHost::~RaftHost() { loop_->cancel_timer(tick_timer_); }
 
@@ -97,6 +144,11 @@ Status RaftHost::start() {
   if (!hard.ok()) return hard.status();
   if (hard->has_value()) state.hard_state = {(*hard)->term, (*hard)->voted_for};
   state.snapshot = {store_->snapshot_index(), store_->snapshot_term()};
+  if (!store_->snapshot_membership().empty()) {
+    Status s = raft::decode_membership(store_->snapshot_membership(), &state.snapshot.membership);
+    if (!s.ok()) return Status::Corruption(store_->data_dir() + "/snapshot.bin: " + s.message());
+  }
+  store_->set_snapshot_membership(store_->snapshot_membership());
   if (store_->snapshot_index() > 0) {
     storage::SnapshotMeta meta;
     auto image = storage::read_snapshot_image(store_->data_dir(), &meta);
@@ -118,12 +170,28 @@ Status RaftHost::start() {
     return Status::InvalidArgument("raft timing: " + why);
   }
   std::vector<raft::NodeId> voters;
-  for (const auto& m : config_.members) voters.push_back(m.id);
+  if (!config_.join) {
+    for (const auto& m : config_.members) voters.push_back(m.id);
+  }
+  for (const raft::Entry& e : state.entries) {
+    if (e.type != raft::EntryType::kConfig) continue;
+    raft::Membership m;
+    if (Status s = raft::decode_membership(e.payload, &m); !s.ok()) {
+      return Status::Corruption(fmt::format("{}/wal.bin: config entry {}: {}", store_->data_dir(), e.index, s.message()));
+    }
+  }
   node_ = std::make_unique<raft::RaftNode>(config_.node_id, voters, rc, random_seed(), std::move(state));
   soft_ = {node_->role(), node_->leader(), node_->term()};
-  log::info("raft: node {} of {} members, term {}, log {}..{}, election timeout {}-{} ms",
-            config_.node_id, voters.size(), node_->term(), node_->log().first_index(),
-            node_->log().last_index(), rc.election_timeout_min * tick, rc.election_timeout_max * tick);
+  park_limit_ = std::chrono::milliseconds(2 * rc.election_timeout_max * tick);
+  on_membership(node_->membership());
+  if (membership_.empty()) {
+    log::info("raft: node {} waits to be added to the cluster (--join); term {}", config_.node_id,
+              node_->term());
+  } else {
+    log::info("raft: node {} in {}, term {}, log {}..{}, election timeout {}-{} ms", config_.node_id,
+              raft::describe(membership_), node_->term(), node_->log().first_index(),
+              node_->log().last_index(), rc.election_timeout_min * tick, rc.election_timeout_max * tick);
+  }
   arm_tick();
   return Status::OK();
 }
@@ -131,74 +199,178 @@ Status RaftHost::start() {
 void RaftHost::arm_tick() {
   tick_timer_ = loop_->run_after(std::chrono::milliseconds(std::max(1, config_.tick_ms)), [this] {
     node_->tick();
+    retry_parked();
     arm_tick();
   });
 }
 
 void RaftHost::submit(const CommandSpec& spec, const std::vector<std::string>& args, ReplyTo to,
                       bool from_peer, uint64_t* conn_write_index) {
-  const bool is_write = (spec.flags & kWrite) != 0;
+  dispatch({&spec, args, to, from_peer, Clock::now()}, conn_write_index);
+}
+
+void RaftHost::dispatch(Parked request, uint64_t* conn_write_index) {
+  if (request.spec == nullptr) return dispatch_admin(std::move(request));
+  const bool is_write = (request.spec->flags & kWrite) != 0;
   if (node_->role() != raft::Role::kLeader) {
-    if (from_peer) {
+    if (request.from_peer) {
       // We were the leader when the peer sent it; another forwarding hop could loop.
-      deliver_(to, error_reply("CLUSTERDOWN this node is no longer the leader"));
+      deliver_(request.to, error_reply(kNoLongerLeader));
     } else {
-      forward(args, is_write, to);
+      forward(std::move(request), is_write);
     }
     return;
   }
   if (is_write) {
     std::string payload;
-    coding::encode_argv(args, &payload);
+    coding::encode_argv(request.args, &payload);
     raft::Submission sub = node_->propose(std::move(payload));
     if (!sub.accepted) {
-      deliver_(to, error_reply(kNoLeader));
+      if (sub.refusal == raft::Refusal::kTransferring) return park(std::move(request));
+      deliver_(request.to, error_reply(kNoLeader));
       return;
     }
-    writes_[sub.index] = {sub.term, to, Clock::now()};
+    writes_[sub.index] = {sub.term, request.to, Clock::now()};
     *conn_write_index = sub.index;
     return;
   }
   const uint64_t id = next_read_id_++;
   raft::Submission sub = node_->read_index(id);
   if (!sub.accepted) {
-    deliver_(to, error_reply(kNoLeader));
+    if (sub.refusal == raft::Refusal::kTransferring) return park(std::move(request));
+    deliver_(request.to, error_reply(kNoLeader));
     return;
   }
   PendingRead& read = reads_[id];
-  read.spec = &spec;
-  read.args = args;
-  read.to = to;
+  read.spec = request.spec;
+  read.args = std::move(request.args);
+  read.to = request.to;
   read.min_index = *conn_write_index;
   read.since = Clock::now();
 }
 
-void RaftHost::forward(const std::vector<std::string>& args, bool is_write, ReplyTo to) {
-  const raft::NodeId leader = node_->leader();
-  auto it = links_.find(leader);
-  if (leader == raft::kNoNode || it == links_.end()) {
-    deliver_(to, error_reply(kNoLeader));
+void RaftHost::submit_admin(const std::vector<std::string>& args, ReplyTo to, bool from_peer) {
+  dispatch_admin({nullptr, args, to, from_peer, Clock::now()});
+}
+
+void RaftHost::dispatch_admin(Parked request) {
+  const auto& args = request.args;
+  const std::string_view sub = args.size() >= 2 ? std::string_view(args[1]) : std::string_view();
+  const bool add = equals_ignore_case(sub, "addlearner");
+  const bool promote = equals_ignore_case(sub, "promote");
+  const bool remove = equals_ignore_case(sub, "remove");
+  const bool transfer = equals_ignore_case(sub, "transfer");
+  const std::optional<raft::NodeId> id = args.size() >= 3 ? parse_node_id(args[2]) : std::nullopt;
+  if (!(add || promote || remove || transfer) || args.size() != (add ? 4u : 3u)) {
+    deliver_(request.to, error_reply(kRaftUsage));
     return;
   }
-  Deliver deliver = deliver_;
-  const std::string addr = it->second->peer().addr();
-  bool sent = it->second->forward(args, [deliver, to, is_write, leader, addr](PeerLink::Outcome outcome,
-                                                                              std::string_view reply) {
+  if (!id) {
+    deliver_(request.to, error_reply(fmt::format("ERR '{}' is not a node id (1-{})", args[2], UINT32_MAX)));
+    return;
+  }
+  PeerAddress address;
+  if (add) {
+    if (std::string why = parse_address(args[3], &address); !why.empty()) {
+      deliver_(request.to, error_reply(fmt::format("ERR address '{}': {}", args[3], why)));
+      return;
+    }
+  }
+  if (node_->role() != raft::Role::kLeader) {
+    if (request.from_peer) {
+      deliver_(request.to, error_reply(kNoLongerLeader));
+    } else {
+      forward(std::move(request), true);
+    }
+    return;
+  }
+  if (transfer) {
+    if (*id == config_.node_id) {
+      deliver_(request.to, ok_reply());
+      return;
+    }
+    if (!node_->transfer_leadership(*id)) {
+      if (node_->transfer_target() != raft::kNoNode) {
+        deliver_(request.to, error_reply(fmt::format("TRYAGAIN a leadership transfer to node {} is under way",
+                                                     node_->transfer_target())));
+      } else {
+        deliver_(request.to, error_reply(fmt::format("ERR node {} is not a voter", *id)));
+      }
+      return;
+    }
+    log::info("raft: handing leadership to node {} (RAFT TRANSFER)", *id);
+    transfers_.push_back({*id, request.to, Clock::now()});
+    return;
+  }
+  raft::ConfigChange change;
+  change.kind = add ? raft::ConfigChange::Kind::kAddLearner
+                    : promote ? raft::ConfigChange::Kind::kPromote : raft::ConfigChange::Kind::kRemove;
+  change.id = *id;
+  if (add) change.address = address.addr();
+  raft::Submission s = node_->propose_config(change);
+  if (!s.accepted) {
+    if (s.refusal == raft::Refusal::kTransferring) return park(std::move(request));
+    deliver_(request.to, refusal_reply(s.refusal, *id));
+    return;
+  }
+  log::info("raft: membership change {} node {}{} proposed at index {}", raft::describe(change.kind), *id,
+            add ? " at " + change.address : "", s.index);
+  writes_[s.index] = {s.term, request.to, Clock::now()};
+}
+
+void RaftHost::forward(Parked request, bool is_write) {
+  const raft::NodeId leader = node_->leader();
+  PeerLink* to_leader = leader == raft::kNoNode ? nullptr : link(leader);
+  if (to_leader == nullptr || node_->transfer_target() != raft::kNoNode) return park(std::move(request));
+  const ReplyTo to = request.to;
+  // Kept for another try: a command the leader never saw, or one a former leader refused
+  // unapplied, goes to the next leader.
+  auto retry = std::make_shared<Parked>(std::move(request));
+  bool sent = to_leader->forward(retry->args, [this, retry, to, is_write](PeerLink::Outcome outcome,
+                                                                          std::string_view reply) {
     switch (outcome) {
       case PeerLink::Outcome::kReply:
-        deliver(to, std::string(reply));
+        if (reply.size() > 1 && reply.substr(1, kNoLongerLeader.size()) == kNoLongerLeader) {
+          park(std::move(*retry));
+        } else {
+          deliver_(to, std::string(reply));
+        }
         break;
       case PeerLink::Outcome::kNotSent:
-        deliver(to, error_reply(fmt::format("CLUSTERDOWN leader {} at {} is unreachable", leader, addr)));
+        park(std::move(*retry));
         break;
       case PeerLink::Outcome::kLost:
-        deliver(to, error_reply(is_write ? kLinkLostWrite : "CLUSTERDOWN lost the connection to the leader"));
+        deliver_(to, error_reply(is_write ? kLinkLostWrite : "CLUSTERDOWN lost the connection to the leader"));
         break;
     }
   });
-  if (!sent) {
-    deliver_(to, error_reply(fmt::format("CLUSTERDOWN leader {} at {} is unreachable", leader,
-                                         it->second->peer().addr())));
+  if (!sent) park(std::move(*retry));
+}
+
+void RaftHost::park(Parked request) {
+  if (Clock::now() - request.since >= park_limit_) {
+    const raft::NodeId leader = node_->leader();
+    auto addr = address_of(leader);
+    deliver_(request.to, error_reply(leader == raft::kNoNode || leader == config_.node_id || !addr
+                                         ? std::string(kNoLeader)
+                                         : fmt::format("CLUSTERDOWN leader {} at {} is unreachable", leader,
+                                                       addr->addr())));
+    return;
+  }
+  parked_.push_back(std::move(request));
+}
+
+void RaftHost::retry_parked() {
+  if (parked_.empty()) return;
+  const bool placeable = node_->leader() != raft::kNoNode && node_->transfer_target() == raft::kNoNode;
+  std::vector<Parked> batch;
+  batch.swap(parked_);
+  for (Parked& request : batch) {
+    if (placeable) {
+      dispatch(std::move(request), &parked_write_index_);
+    } else {
+      park(std::move(request));  // fails it once too old
+    }
   }
 }
 
@@ -214,12 +386,58 @@ void RaftHost::receive(std::string_view encoded_message) {
 }
 
 void RaftHost::send(const raft::Message& message) {
-  auto it = links_.find(message.to);
-  if (it == links_.end()) return;
+  PeerLink* to = link(message.to);
+  if (to == nullptr) return;
   static thread_local std::string encoded;
   encoded.clear();
   raft::encode_message(message, &encoded);
-  it->second->send_raft(encoded);
+  to->send_raft(encoded);
+}
+
+std::optional<PeerAddress> RaftHost::address_of(raft::NodeId id) const {
+  PeerAddress out;
+  out.id = id;
+  if (auto it = membership_.addresses.find(id); it != membership_.addresses.end()) {
+    if (parse_address(it->second, &out).empty()) return out;
+  }
+  if (const PeerAddress* m = config_.member(id)) return *m;
+  return std::nullopt;
+}
+
+PeerLink* RaftHost::link(raft::NodeId id) {
+  if (id == config_.node_id || id == raft::kNoNode) return nullptr;
+  if (auto it = links_.find(id); it != links_.end()) return it->second.get();
+  std::optional<PeerAddress> addr = address_of(id);
+  if (!addr) return nullptr;
+  auto& slot = links_[id];
+  slot = std::make_unique<PeerLink>(loop_, *addr, config_.node_id, config_.cluster_secret);
+  return slot.get();
+}
+
+void RaftHost::on_membership(raft::Membership membership) {
+  if (!membership_.empty() || !membership.empty()) {
+    if (membership != membership_) log::info("raft: configuration {}", raft::describe(membership));
+  }
+  membership_ = std::move(membership);
+  prune_links();
+}
+
+// Links to nodes that now live at another address go at once; links to nodes that left the
+// configuration go once no forwarded command waits on them (a follower's forwarded RAFT
+// REMOVE of the leader waits on the link to that very leader). New links open on first use.
+void RaftHost::prune_links() {
+  for (auto it = links_.begin(); it != links_.end();) {
+    std::optional<PeerAddress> addr = address_of(it->first);
+    const bool moved = !addr || addr->addr() != it->second->peer().addr();
+    const bool left = !membership_.empty() && !membership_.contains(it->first);
+    if (!moved && !(left && !it->second->busy())) {
+      ++it;
+      continue;
+    }
+    std::unique_ptr<PeerLink> gone = std::move(it->second);
+    it = links_.erase(it);
+    gone->shut_down();  // forwarded commands waiting on it fail (and may be parked again)
+  }
 }
 
 void RaftHost::before_sleep() {
@@ -248,11 +466,15 @@ void RaftHost::handle(raft::Ready& ready) {
       } else if (now.role == raft::Role::kCandidate) {
         log::info("raft: standing for election in term {}", now.term);
       } else if (now.role != soft_.role) {
-        log::info("raft: {} in term {}", shown_role(now.role), now.term);
+        log::info("raft: {} in term {}", raft::role_name(now.role), now.term);
       }
     }
     soft_ = now;
+    settle_transfers();
   }
+  // The configuration changed (a config entry appended or truncated, a snapshot installed):
+  // peer links follow it before any message goes out.
+  if (ready.membership) on_membership(std::move(*ready.membership));
   // 1. Term and vote, durable before any message that depends on them.
   if (ready.hard_state) {
     Status s = storage::save_hard_state(store_->data_dir(), {ready.hard_state->term, ready.hard_state->voted_for});
@@ -265,6 +487,7 @@ void RaftHost::handle(raft::Ready& ready) {
     if (!s.ok()) log::fatal("raft: the leader's snapshot is unusable: {}", s.ToString());
     applied_ = index;
     applied_term_ = term;
+    store_->set_snapshot_membership(store_->snapshot_membership());
     // Writes proposed here that the snapshot covers: applied or not, nobody can tell now.
     while (!writes_.empty() && writes_.begin()->first <= index) {
       deliver_(writes_.begin()->second.to, error_reply(kSnapshotSkipped));
@@ -314,7 +537,11 @@ void RaftHost::apply(const raft::Entry& e) {
   const bool ours = pending != writes_.end() && pending->second.term == e.term;
   applied_ = e.index;
   applied_term_ = e.term;
-  if (e.type == raft::EntryType::kCommand) {
+  if (e.type == raft::EntryType::kConfig) {
+    // The configuration a snapshot taken at this index must carry; the reply to RAFT.
+    store_->set_snapshot_membership(e.payload);
+    scratch_ = ok_reply();
+  } else if (e.type == raft::EntryType::kCommand) {
     Status s = coding::decode_argv(e.payload, &argv_);
     const CommandSpec* spec = s.ok() && !argv_.empty() ? CommandTable::instance().find(argv_[0]) : nullptr;
     if (spec == nullptr || !(spec->flags & kWrite) || !CommandTable::arity_ok(*spec, argv_.size())) {
@@ -348,7 +575,26 @@ void RaftHost::serve_reads() {
   }
 }
 
+void RaftHost::settle_transfers() {
+  for (auto it = transfers_.begin(); it != transfers_.end();) {
+    if (soft_.leader == it->target) {
+      log::info("raft: node {} leads now (term {})", it->target, soft_.term);
+      deliver_(it->to, ok_reply());
+    } else if (soft_.role == raft::Role::kLeader && node_->transfer_target() != it->target) {
+      deliver_(it->to, error_reply(fmt::format("TRYAGAIN node {} did not take over leadership in time", it->target)));
+    } else if (Clock::now() - it->since > kTransferTimeout) {
+      deliver_(it->to, error_reply(fmt::format("TRYAGAIN node {} did not take over leadership in time", it->target)));
+    } else {
+      ++it;
+      continue;
+    }
+    it = transfers_.erase(it);
+  }
+}
+
 void RaftHost::tick_housekeeping() {
+  settle_transfers();
+  prune_links();
   const auto deadline = Clock::now() - kRequestTimeout;
   for (auto it = writes_.begin(); it != writes_.end();) {
     if (it->second.since < deadline) {
@@ -382,14 +628,25 @@ void RaftHost::maybe_compact() {
 }
 
 std::string RaftHost::leader_addr() const {
-  const PeerAddress* m = config_.member(node_->leader());
-  return m == nullptr ? "" : m->addr();
+  std::optional<PeerAddress> addr = address_of(node_->leader());
+  return addr ? addr->addr() : "";
+}
+
+const char* RaftHost::shown_role() const {
+  const raft::Role role = node_->role();
+  if (role == raft::Role::kFollower) {
+    if (membership_.empty()) return "joining";  // --join, not added yet
+    if (membership_.is_learner(config_.node_id)) return "learner";
+    if (!membership_.contains(config_.node_id)) return "removed";
+  }
+  // Pre-candidates are candidates to the outside world (INFO, kvcluster status).
+  return role == raft::Role::kPreCandidate ? "candidate" : raft::role_name(role);
 }
 
 std::string RaftHost::info_fields() const {
   std::string s;
   auto field = [&](std::string_view name, const auto& value) { s += fmt::format("{}:{}\r\n", name, value); };
-  field("role", shown_role(node_->role()));
+  field("role", shown_role());
   field("node_id", config_.node_id);
   field("term", node_->term());
   field("leader_id", node_->leader());
@@ -398,22 +655,32 @@ std::string RaftHost::info_fields() const {
   field("applied_index", applied_);
   field("last_index", node_->log().last_index());
   field("snapshot_index", node_->log().snapshot().last_index);
-  field("members", config_.members.size());
-  std::map<uint64_t, raft::Index> match;
-  for (const raft::PeerStatus& p : node_->peers()) match[p.id] = p.match;
+  field("members", membership_.voters.size() + membership_.learners.size());
+  field("voters", ids_text(membership_.voters));
+  field("learners", ids_text(membership_.learners));
+  field("config_pending", node_->membership_pending() ? 1 : 0);
+  std::map<uint64_t, raft::PeerStatus> progress;
+  for (const raft::PeerStatus& p : node_->peers()) progress[p.id] = p;
   const bool leading = node_->role() == raft::Role::kLeader;
-  for (const auto& m : config_.members) {
-    if (m.id == config_.node_id) continue;
-    auto it = match.find(m.id);
-    const auto& link = links_.at(m.id);
-    if (leading && it != match.end()) {
-      raft::Index last = node_->log().last_index();
-      field(fmt::format("peer_{}", m.id), fmt::format("addr={},match={},lag={},link={}", m.addr(),
-                                                       it->second, last - std::min(last, it->second),
-                                                       link->connected() ? "up" : "down"));
+  std::vector<raft::NodeId> others = membership_.voters;
+  others.insert(others.end(), membership_.learners.begin(), membership_.learners.end());
+  std::sort(others.begin(), others.end());
+  for (raft::NodeId id : others) {
+    if (id == config_.node_id) continue;
+    std::optional<PeerAddress> addr = address_of(id);
+    auto it = links_.find(id);
+    const char* link = it != links_.end() && it->second->connected() ? "up" : "down";
+    const char* role = membership_.is_learner(id) ? "learner" : "voter";
+    const std::string shown_addr = addr ? addr->addr() : "";
+    if (auto p = progress.find(id); leading && p != progress.end()) {
+      const raft::Index last = node_->log().last_index();
+      const raft::Index match = p->second.match;
+      // active: heard from within the last election timeout or two (what quorum checks use).
+      field(fmt::format("peer_{}", id),
+            fmt::format("addr={},match={},lag={},link={},role={},active={}", shown_addr, match,
+                        last - std::min(last, match), link, role, p->second.recently_active ? 1 : 0));
     } else {
-      field(fmt::format("peer_{}", m.id),
-            fmt::format("addr={},link={}", m.addr(), link->connected() ? "up" : "down"));
+      field(fmt::format("peer_{}", id), fmt::format("addr={},link={},role={}", shown_addr, link, role));
     }
   }
   return s;

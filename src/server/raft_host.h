@@ -13,6 +13,14 @@
 // Client commands: the leader proposes writes (the reply is the output of applying the
 // entry, so it is sent only once a majority has it durably) and serves reads through
 // ReadIndex; a follower forwards both to the leader over its PeerLink and relays the reply.
+// A command that finds no leader (an election, a leadership transfer) waits up to two
+// election timeouts for one instead of failing at once; it was not applied anywhere yet.
+//
+// Membership (RAFT ADDLEARNER/PROMOTE/REMOVE/TRANSFER, from operators who sent AUTH with the
+// cluster secret): the leader turns them into config entries (the reply comes once the entry
+// commits) or a leadership transfer. Peer links follow the configuration: a member added
+// with an address gets a link, a removed one loses it. --peers only seeds the addresses of
+// the first configuration.
 // Single-threaded: everything runs on the event loop's thread.
 #pragma once
 
@@ -21,6 +29,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +67,9 @@ class RaftHost {
   // connection's last proposed write: a read waits until it is applied (read your writes).
   void submit(const CommandSpec& spec, const std::vector<std::string>& args, ReplyTo to,
               bool from_peer, uint64_t* conn_write_index);
+  // RAFT <subcommand> ... from an authenticated operator or a peer's forwarding link. The
+  // reply (+OK, or an error naming why) is delivered to `to`.
+  void submit_admin(const std::vector<std::string>& args, ReplyTo to, bool from_peer);
   // The payload of a KVRAFT command from an authenticated peer.
   void receive(std::string_view encoded_message);
   // The server's pre-sleep hook: drive the core until it is quiet, sync, flush peer links.
@@ -65,7 +77,10 @@ class RaftHost {
   // Every ~100 ms: snapshot compaction and time-outs of requests that cannot finish.
   void tick_housekeeping();
 
-  bool is_member(uint64_t id) const { return config_.member(id) != nullptr; }
+  // A node that may talk to us as a peer: named by --peers or in the configuration.
+  bool is_member(uint64_t id) const {
+    return config_.member(id) != nullptr || membership_.contains(id);
+  }
   const std::string& secret() const { return config_.cluster_secret; }
   // The INFO "# Raft" fields, as "name:value\r\n" lines.
   std::string info_fields() const;
@@ -86,14 +101,40 @@ class RaftHost {
     std::chrono::steady_clock::time_point since;
   };
 
+  // A client command that could not be placed yet (no leader known, leadership moving):
+  // retried every tick while it is younger than park_limit_, then failed.
+  struct Parked {
+    const CommandSpec* spec = nullptr;  // null: a RAFT admin command
+    std::vector<std::string> args;
+    ReplyTo to;
+    bool from_peer = false;
+    std::chrono::steady_clock::time_point since;
+  };
+  struct PendingTransfer {
+    raft::NodeId target = raft::kNoNode;
+    ReplyTo to;
+    std::chrono::steady_clock::time_point since;
+  };
+
   void arm_tick();
   void handle(raft::Ready& ready);
   void apply(const raft::Entry& entry);
   void serve_reads();
-  void forward(const std::vector<std::string>& args, bool is_write, ReplyTo to);
+  void dispatch(Parked request, uint64_t* conn_write_index);
+  void dispatch_admin(Parked request);
+  void forward(Parked request, bool is_write);
+  void park(Parked request);
+  void retry_parked();
   void send(const raft::Message& message);
   void maybe_compact();
+  // Peer links follow the configuration.
+  void on_membership(raft::Membership membership);
+  void prune_links();
+  std::optional<PeerAddress> address_of(raft::NodeId id) const;
+  PeerLink* link(raft::NodeId id);  // created on first use; null if the address is unknown
+  void settle_transfers();
   std::string leader_addr() const;
+  const char* shown_role() const;
 
   ServerConfig config_;
   net::EventLoop* loop_;
@@ -111,6 +152,12 @@ class RaftHost {
   raft::Term applied_term_ = 0;
   std::string scratch_;  // the reply of an entry nobody here waits for
   std::vector<std::string> argv_;
+
+  raft::Membership membership_;  // the core's current configuration, as last reported
+  std::vector<Parked> parked_;
+  std::chrono::milliseconds park_limit_{0};
+  uint64_t parked_write_index_ = 0;  // parked writes do not update their connection's index
+  std::vector<PendingTransfer> transfers_;
 };
 
 }  // namespace kv::server

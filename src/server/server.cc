@@ -198,6 +198,7 @@ void Server::execute(Connection* conn, std::vector<std::string>& args) {
   const CommandSpec* spec = CommandTable::instance().find(args[0]);
   if (spec == nullptr) {
     if (execute_peer_command(conn, args)) return;
+    if (execute_admin_command(conn, args)) return;
     reply_unknown_command(reply_buffer(conn), args);
     return;
   }
@@ -247,6 +248,39 @@ bool Server::execute_peer_command(Connection* conn, std::vector<std::string>& ar
     return true;
   }
   raft_->receive(args[1]);  // no reply: Raft answers with messages of its own
+  return true;
+}
+
+// AUTH <cluster secret> and RAFT <subcommand> ...: membership changes for operators
+// (raft_host.h). Returns false when args is not one of them.
+bool Server::execute_admin_command(Connection* conn, std::vector<std::string>& args) {
+  const bool is_auth = equals_ignore_case(args[0], "auth");
+  const bool is_raft = equals_ignore_case(args[0], "raft");
+  if (!is_auth && !is_raft) return false;
+  if (raft_ == nullptr || raft_->secret().empty()) {
+    protocol::write_error(reply_buffer(conn),
+                          is_auth ? "ERR AUTH called without a cluster secret configured"
+                                  : "ERR RAFT commands need a replicated node (start kvstore with --peers)");
+    return true;
+  }
+  if (is_auth) {
+    // AUTH <secret>, or AUTH <user> <secret> as redis-cli --user sends it.
+    if (args.size() != 2 && args.size() != 3) {
+      reply_wrong_arity(reply_buffer(conn), args[0]);
+    } else if (args.back() == raft_->secret()) {
+      conn->admin = true;
+      protocol::write_simple(reply_buffer(conn), "OK");
+    } else {
+      conn->admin = false;
+      protocol::write_error(reply_buffer(conn), "WRONGPASS invalid cluster secret");
+    }
+    return true;
+  }
+  if (!conn->admin && conn->peer_id == 0) {
+    protocol::write_error(reply_buffer(conn), "NOAUTH Authentication required");
+    return true;
+  }
+  raft_->submit_admin(args, open_slot(conn), conn->peer_id != 0);
   return true;
 }
 

@@ -65,6 +65,7 @@ class Server {
   void on_readable(Connection* conn);
   void execute(Connection* conn, std::vector<std::string>& args);
   bool execute_peer_command(Connection* conn, std::vector<std::string>& args);
+  bool execute_admin_command(Connection* conn, std::vector<std::string>& args);
   std::string* reply_buffer(Connection* conn);
   ReplyTo open_slot(Connection* conn);
   void drain_slots(Connection* conn);

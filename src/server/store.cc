@@ -54,6 +54,8 @@ Status Store::recover() {
     last_index_ = meta.last_index;
     applied_index_ = meta.last_index;
     applied_term_ = meta.last_term;
+    snapshot_membership_ = meta.membership;
+    membership_ = std::move(meta.membership);
     stats_.recovered_from_snapshot = meta.count;
   }
   if (raft_) return recover_raft_log();
@@ -184,6 +186,8 @@ Status Store::install_snapshot(std::string_view image, uint64_t* last_index, uin
   if (!s.ok()) log::fatal("emptying the log after a snapshot: {}", s.ToString());
   snapshot_index_ = last_index_ = applied_index_ = meta.last_index;
   snapshot_term_ = applied_term_ = meta.last_term;
+  snapshot_membership_ = meta.membership;
+  membership_ = std::move(meta.membership);
   completed_snapshot_.reset();
   log::info("snapshot from the leader installed: index {} term {}, {} keys", meta.last_index,
             meta.last_term, keys_.size());
@@ -241,6 +245,9 @@ void Store::maybe_start_snapshot() {
   snapshot_pending_index_ = raft_ ? applied_index_ : last_index_;
   snapshot_pending_term_ = raft_ ? applied_term_ : kTerm;
   if (snapshot_pending_index_ <= snapshot_index_) return;
+  // Captured here, not read by the child from membership_: the pending copy is what
+  // poll_snapshot records as snapshot.bin's membership once the child succeeds.
+  snapshot_pending_membership_ = raft_ ? membership_ : std::string();
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
@@ -256,7 +263,7 @@ void Store::maybe_start_snapshot() {
     // with the parent, not linger until this child finishes.
     ::close_range(3, ~0u, 0);
     Status s = storage::write_snapshot(
-        data_dir_, snapshot_pending_term_, snapshot_pending_index_,
+        data_dir_, snapshot_pending_term_, snapshot_pending_index_, snapshot_pending_membership_,
         [this](const std::function<void(std::string_view, std::string_view)>& emit) {
           keys_.for_each(emit);
         });
@@ -289,6 +296,7 @@ void Store::poll_snapshot() {
   if (!s.ok()) log::fatal("snapshot: trimming wal.bin failed: {}", s.ToString());
   snapshot_index_ = snapshot_pending_index_;
   snapshot_term_ = snapshot_pending_term_;
+  snapshot_membership_ = std::move(snapshot_pending_membership_);
   completed_snapshot_ = snapshot_index_;
   stats_.snapshots_taken++;
   log::info("snapshot: index {} saved; wal.bin trimmed from {} to {} bytes", snapshot_index_,

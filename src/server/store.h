@@ -85,6 +85,14 @@ class Store {
   // continues after the snapshot's last index. Stops a snapshot child in flight. Fatal on
   // an I/O error; Corruption (nothing changed) if the image is damaged.
   Status install_snapshot(std::string_view image, uint64_t* last_index, uint64_t* last_term);
+  // The Raft configuration in effect at the applied index, as the core encodes it (opaque
+  // here). The host calls this whenever that configuration changes; the next snapshot
+  // carries these bytes. Recovery and install_snapshot reset it to the snapshot's bytes.
+  void set_snapshot_membership(std::string bytes) { membership_ = std::move(bytes); }
+  // The membership bytes of snapshot.bin: as loaded at recovery, installed from the leader,
+  // or written by the last snapshot this Store completed. Empty with no snapshot, for a
+  // version 1 snapshot file, and in standalone mode.
+  const std::string& snapshot_membership() const { return snapshot_membership_; }
   // A snapshot finished since the last call: its last index (the log before it is gone).
   std::optional<uint64_t> take_completed_snapshot() {
     auto done = completed_snapshot_;
@@ -127,15 +135,18 @@ class Store {
   uint64_t snapshot_term_ = 0;
   uint64_t applied_index_ = 0;  // raft mode
   uint64_t applied_term_ = 0;
+  std::string membership_;           // raft mode: configuration at applied_index_
+  std::string snapshot_membership_;  // configuration stored in snapshot.bin
   std::vector<storage::Record> recovered_records_;  // raft mode, until the host takes them
   std::optional<uint64_t> completed_snapshot_;
   std::chrono::steady_clock::time_point last_fsync_;
 
   // The snapshot child (fork) in flight, if any: it writes the key space as of
-  // (snapshot_pending_term_, snapshot_pending_index_).
+  // (snapshot_pending_term_, snapshot_pending_index_), with snapshot_pending_membership_.
   pid_t snapshot_pid_ = -1;
   uint64_t snapshot_pending_index_ = 0;
   uint64_t snapshot_pending_term_ = 0;
+  std::string snapshot_pending_membership_;
   std::chrono::steady_clock::time_point next_snapshot_attempt_;
   StoreStats stats_;
 };

@@ -19,8 +19,8 @@ namespace kv::storage {
 namespace {
 
 constexpr size_t kBufferSize = 1 << 20;
-constexpr size_t kCountOffset = kSnapshotMagicSize + 16;
 constexpr size_t kCrcSize = 4;
+constexpr size_t kMaxLen = std::numeric_limits<uint32_t>::max();
 
 // Buffered appends to the snapshot temp file. Remembers the first error and drops every
 // write after it, because the sink handed to `each` has no way to report failure.
@@ -99,11 +99,12 @@ Status checksum_prefix(int fd, uint64_t n, const std::string& path, uint32_t* ou
   return Status::OK();
 }
 
-// Walks the `count` pairs in body[kSnapshotHeaderSize, n), calling fn (if set) for each.
-// Corruption unless the pairs fill exactly that range.
-Status parse_pairs(const char* body, size_t n, uint64_t count, const std::string& path,
+// Walks the `count` pairs in body[begin, n), calling fn (if set) for each. Corruption
+// unless the pairs fill exactly that range.
+Status parse_pairs(const char* body, size_t begin, size_t n, uint64_t count,
+                   const std::string& path,
                    const std::function<void(std::string_view, std::string_view)>* fn) {
-  size_t pos = kSnapshotHeaderSize;
+  size_t pos = begin;
   auto take = [&](std::string_view* out) {
     if (n - pos < 4) return false;
     const uint32_t len = coding::decode_fixed32(body + pos);
@@ -114,31 +115,43 @@ Status parse_pairs(const char* body, size_t n, uint64_t count, const std::string
     return true;
   };
   for (uint64_t i = 0; i < count; ++i) {
+    const size_t pair_offset = pos;
     std::string_view key, value;
     if (!take(&key) || !take(&value)) {
       return Status::Corruption(path + ": pair " + std::to_string(i) + " of " +
-                                std::to_string(count) + " runs past the end of the data");
+                                std::to_string(count) + " at offset " +
+                                std::to_string(pair_offset) + " runs past the end of the data");
     }
     if (fn) (*fn)(key, value);
   }
   if (pos != n) {
     return Status::Corruption(path + ": " + std::to_string(n - pos) +
-                              " unexpected bytes after the last pair");
+                              " unexpected bytes after the last pair, at offset " +
+                              std::to_string(pos));
   }
   return Status::OK();
 }
 
-// A read-only private mapping of a whole file, unmapped on destruction.
-// Checks a whole snapshot image in memory (a mapped file or bytes from a leader): size,
-// magic, checksum and pair structure; fills *meta only when all of it holds.
-Status verify_image(std::string_view image, const std::string& name, SnapshotMeta* meta) {
-  if (image.size() < kSnapshotHeaderSize + kCrcSize) {
+// Checks a whole snapshot image in memory (a mapped file or bytes from a leader), either
+// version: size, magic, checksum, membership length and pair structure. Fills *meta and
+// *pairs_begin (offset of the first pair) only when all of it holds.
+Status verify_image(std::string_view image, const std::string& name, SnapshotMeta* meta,
+                    size_t* pairs_begin) {
+  const auto truncated = [&] {
     return Status::Corruption(name + ": truncated (" + std::to_string(image.size()) + " bytes)");
-  }
+  };
+  if (image.size() < kSnapshotMagicSize + kCrcSize) return truncated();
   const char* data = image.data();
-  if (std::memcmp(data, kSnapshotMagic, kSnapshotMagicSize) != 0) {
+  bool v2;
+  if (std::memcmp(data, kSnapshotMagic, kSnapshotMagicSize) == 0) {
+    v2 = true;
+  } else if (std::memcmp(data, kSnapshotMagicV1, kSnapshotMagicSize) == 0) {
+    v2 = false;
+  } else {
     return Status::Corruption(name + ": not a snapshot (bad magic)");
   }
+  // Smallest image: the prefix, mlen (version 2) with nothing after it, count, checksum.
+  if (image.size() < kSnapshotPrefixSize + (v2 ? 4 : 0) + 8 + kCrcSize) return truncated();
   const size_t body = image.size() - kCrcSize;
   if (crc32c::value(data, body) != coding::decode_fixed32(data + body)) {
     return Status::Corruption(name + ": checksum mismatch");
@@ -146,13 +159,29 @@ Status verify_image(std::string_view image, const std::string& name, SnapshotMet
   SnapshotMeta m;
   m.last_term = coding::decode_fixed64(data + kSnapshotMagicSize);
   m.last_index = coding::decode_fixed64(data + kSnapshotMagicSize + 8);
-  m.count = coding::decode_fixed64(data + kCountOffset);
-  Status s = parse_pairs(data, body, m.count, name, nullptr);
+  size_t pos = kSnapshotPrefixSize;
+  if (v2) {
+    const uint32_t mlen = coding::decode_fixed32(data + pos);
+    // The count must still fit after the blob: body - pos - 4 >= 8 holds by the size check.
+    if (mlen > body - pos - 4 - 8) {
+      return Status::Corruption(name + ": membership length " + std::to_string(mlen) +
+                                " at offset " + std::to_string(pos) +
+                                " runs past the end of the data");
+    }
+    pos += 4;
+    m.membership.assign(data + pos, mlen);
+    pos += mlen;
+  }
+  m.count = coding::decode_fixed64(data + pos);
+  pos += 8;
+  Status s = parse_pairs(data, pos, body, m.count, name, nullptr);
   if (!s.ok()) return s;
-  *meta = m;
+  *meta = std::move(m);
+  *pairs_begin = pos;
   return Status::OK();
 }
 
+// A read-only private mapping of a whole file, unmapped on destruction.
 class MappedFile {
  public:
   MappedFile(const MappedFile&) = delete;
@@ -180,9 +209,13 @@ class MappedFile {
 }  // namespace
 
 Status write_snapshot(const std::string& dir, uint64_t last_term, uint64_t last_index,
+                      std::string_view membership,
                       const std::function<void(const SnapshotSink&)>& each) {
   const std::string tmp = join_path(dir, kSnapshotTempName);
   const std::string final_path = join_path(dir, kSnapshotFileName);
+  if (membership.size() > kMaxLen) {
+    return Status::InvalidArgument(tmp + ": membership longer than 4 GiB");
+  }
   UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd.valid()) return io_error(tmp, "create", errno);
   TempFileGuard guard(tmp);
@@ -191,11 +224,13 @@ Status write_snapshot(const std::string& dir, uint64_t last_term, uint64_t last_
   out.append(kSnapshotMagic, kSnapshotMagicSize);
   out.append_fixed64(last_term);
   out.append_fixed64(last_index);
+  out.append_fixed32(static_cast<uint32_t>(membership.size()));
+  out.append(membership.data(), membership.size());
+  const uint64_t count_offset = kSnapshotPrefixSize + 4 + membership.size();
   out.append_fixed64(0);  // count, patched below once known
   uint64_t count = 0;
-  uint64_t bytes = kSnapshotHeaderSize;
+  uint64_t bytes = count_offset + 8;
   each([&](std::string_view key, std::string_view value) {
-    constexpr size_t kMaxLen = std::numeric_limits<uint32_t>::max();
     if (key.size() > kMaxLen || value.size() > kMaxLen) {
       out.fail(Status::InvalidArgument(tmp + ": key or value longer than 4 GiB"));
       return;
@@ -212,7 +247,7 @@ Status write_snapshot(const std::string& dir, uint64_t last_term, uint64_t last_
 
   char count_bytes[8];
   coding::encode_fixed64(count_bytes, count);
-  const ssize_t patched = ::pwrite(fd.get(), count_bytes, 8, kCountOffset);
+  const ssize_t patched = ::pwrite(fd.get(), count_bytes, 8, static_cast<off_t>(count_offset));
   if (patched != 8) return io_error(tmp, "write count", patched < 0 ? errno : EIO);
   uint32_t crc = 0;
   Status s = checksum_prefix(fd.get(), bytes, tmp, &crc);
@@ -258,11 +293,12 @@ Result<bool> load_snapshot(
   // Two passes over the mapping: verification proves the structure, so the second pass,
   // which applies pairs, cannot stop halfway and leave a partly loaded key space.
   SnapshotMeta m;
-  s = verify_image(std::string_view(file.data(), size), path, &m);
+  size_t pairs_begin = 0;
+  s = verify_image(std::string_view(file.data(), size), path, &m, &pairs_begin);
   if (!s.ok()) return s;
-  s = parse_pairs(file.data(), size - kCrcSize, m.count, path, &fn);
+  s = parse_pairs(file.data(), pairs_begin, size - kCrcSize, m.count, path, &fn);
   if (!s.ok()) return s;
-  *meta = m;
+  *meta = std::move(m);
   return true;
 }
 
@@ -278,13 +314,15 @@ Result<std::string> read_snapshot_image(const std::string& dir, SnapshotMeta* me
   std::string image(static_cast<size_t>(st.st_size), '\0');
   Status s = pread_all(fd.get(), image.data(), image.size(), 0, path);
   if (!s.ok()) return s;
-  s = verify_image(image, path, meta);
+  size_t pairs_begin = 0;
+  s = verify_image(image, path, meta, &pairs_begin);
   if (!s.ok()) return s;
   return image;
 }
 
 Status install_snapshot_image(const std::string& dir, std::string_view image, SnapshotMeta* meta) {
-  Status s = verify_image(image, "snapshot from the leader", meta);
+  size_t pairs_begin = 0;
+  Status s = verify_image(image, "snapshot from the leader", meta, &pairs_begin);
   if (!s.ok()) return s;
   const std::string tmp = join_path(dir, kSnapshotTempName);
   const std::string path = join_path(dir, kSnapshotFileName);

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <limits>
+#include <map>
 #include <random>
 #include <string>
 
@@ -63,6 +64,24 @@ TEST_CASE("membership codec: the worked example in membership.h is exact") {
   CHECK(encode({}) == bytes_of({1, 0, 0}));
   // Ids past 127 take more varint bytes; deltas keep neighbours short.
   CHECK(encode({{300, 301}, {}}) == bytes_of({1, 2, 0xac, 0x02, 1, 0}));
+  Membership with_address{{1, 2, 3}, {7}};
+  with_address.addresses[7] = "h:1";
+  CHECK(encode(with_address) == bytes_of({2, 3, 1, 1, 1, 1, 7, 1, 7, 3, 'h', ':', '1'}));
+}
+
+TEST_CASE("membership: a learner's address travels with the configuration until removal") {
+  Membership m{{1, 2, 3}, {}};
+  m = apply_change(m, {ConfigChange::Kind::kAddLearner, 4, "10.0.0.4:9001"});
+  CHECK(m.addresses == std::map<NodeId, std::string>{{4, "10.0.0.4:9001"}});
+  m = apply_change(m, {ConfigChange::Kind::kPromote, 4});
+  CHECK(m.addresses.at(4) == "10.0.0.4:9001");
+  CHECK(describe(m) == "voters=1,2,3,4 learners= addresses=4@10.0.0.4:9001");
+  CHECK(decoded(encode(m)) == m);
+  m = apply_change(m, {ConfigChange::Kind::kRemove, 4});
+  CHECK(m.addresses.empty());
+  CHECK(m == Membership{{1, 2, 3}, {}});
+  // Without addresses the old (version 1) bytes come out again.
+  CHECK(encode(m) == bytes_of({1, 3, 1, 1, 1, 0}));
 }
 
 TEST_CASE("membership codec: round trips, including extreme ids and large sets") {
@@ -84,7 +103,13 @@ TEST_CASE("membership codec: malformed input is Corruption and leaves *out alone
   };
   std::vector<Bad> cases = {
       {"", "truncated version"},
-      {bytes_of({2, 0, 0}), "unsupported format version 2"},
+      {bytes_of({3, 0, 0}), "unsupported format version 3"},
+      {bytes_of({2, 0, 0}), "truncated address count"},
+      {bytes_of({2, 1, 1, 0, 0}), "empty address list"},
+      {bytes_of({2, 1, 1, 0, 1, 2, 3, 0x68, 0x3a, 0x31}), "not a member"},
+      {bytes_of({2, 1, 1, 0, 1, 1, 0, 0, 0}), "address length 0"},
+      {bytes_of({2, 1, 1, 0, 1, 1, 5, 0x68, 0x3a, 0x31}), "address length 5"},
+      {bytes_of({2, 1, 1, 0, 1, 1, 1, 0x68, 0x3a}), "1 trailing bytes"},
       {bytes_of({1}), "truncated voters"},
       {bytes_of({1, 0}), "truncated learners"},
       {bytes_of({1, 1, 0x81}), "truncated voters"},
@@ -120,7 +145,9 @@ TEST_CASE("membership codec: a huge claimed count allocates nothing") {
 
 TEST_CASE("membership codec: random mutations decode canonically or are Corruption") {
   std::mt19937_64 rng(4242);
-  const std::string original = encode({{1, 2, 3, 200, 70000}, {9, 1ull << 40}});
+  Membership sample{{1, 2, 3, 200, 70000}, {9, 1ull << 40}};
+  sample.addresses = {{2, "10.1.2.3:9002"}, {1ull << 40, "[::1]:7"}};
+  const std::string original = encode(sample);
   for (int trial = 0; trial < 20000; ++trial) {
     std::string bytes = original;
     if (trial % 3 == 0) {

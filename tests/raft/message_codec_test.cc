@@ -303,7 +303,10 @@ TEST_CASE("message codec: a huge claimed count or length allocates nothing") {
   CHECK(s.is_corruption());
   CHECK(s.message().find("truncated entry payload") != std::string::npos);
 
-  std::string chunk = encode(with_body(SnapshotChunk{{1, 1}, 0, "", true}));
+  SnapshotChunk last_chunk;
+  last_chunk.meta.last_index = last_chunk.meta.last_term = 1;
+  last_chunk.done = true;
+  std::string chunk = encode(with_body(std::move(last_chunk)));
   coding::encode_fixed32(&chunk[chunk.size() - 4], std::numeric_limits<uint32_t>::max());
   chunk += "abc";
   s = decode_message(chunk, &out);

@@ -18,7 +18,7 @@ TEST_CASE("config: --peers parses id=host:port lists and names what is wrong") {
 
   std::vector<PeerAddress> untouched = peers;
   CHECK(parse_peers("", &peers) == "the peer list is empty");
-  CHECK(parse_peers("1=nohost", &peers) == "peer '1=nohost' is not id=host:port");
+  CHECK(parse_peers("1=nohost", &peers) == "peer '1=nohost': not host:port");
   CHECK(parse_peers("x=h:1", &peers) == "peer 'x=h:1': id must be a number >= 1");
   CHECK(parse_peers("0=h:1", &peers) == "peer '0=h:1': id must be a number >= 1");
   CHECK(parse_peers("1=:9001", &peers) == "peer '1=:9001': host is empty");
