@@ -524,8 +524,11 @@ void RaftHost::handle(raft::Ready& ready) {
     reads_.erase(it);
   }
   serve_reads();
-  // Group commit: one fdatasync for every entry of this Ready, then tell the core.
+  // Group commit: one fdatasync for every entry of this Ready, then tell the core. Replies
+  // released above go out first: a client waiting on an entry committed by the others need
+  // not wait for our disk too.
   if (!ready.entries.empty()) {
+    if (flush_replies_ && (!ready.committed_entries.empty() || !ready.read_states.empty())) flush_replies_();
     store_->sync_log();
     const raft::Entry& last = ready.entries.back();
     node_->persisted(last.index, last.term);

@@ -58,6 +58,11 @@ class RaftHost {
   RaftHost(const ServerConfig& config, net::EventLoop* loop, Store* store, Deliver deliver);
   ~RaftHost();
 
+  // Called right before each fsync of the log when replies were delivered in that round:
+  // they depend on entries already committed (durable on a majority), not on this fsync,
+  // so they should not wait for it.
+  void set_flush_replies(std::function<void()> flush) { flush_replies_ = std::move(flush); }
+
   // Builds the core from what the store recovered (raft_state, snapshot, log) and starts
   // ticking. Errors: Corruption/IOError from raft_state or the snapshot.
   Status start();
@@ -140,6 +145,7 @@ class RaftHost {
   net::EventLoop* loop_;
   Store* store_;
   Deliver deliver_;
+  std::function<void()> flush_replies_;
   std::unique_ptr<raft::RaftNode> node_;
   std::map<uint64_t, std::unique_ptr<PeerLink>> links_;  // by peer id
   uint64_t tick_timer_ = 0;

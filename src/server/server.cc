@@ -80,6 +80,12 @@ Status Server::start() {
   return Status::OK();
 }
 
+void Server::set_raft(RaftHost* raft) {
+  raft_ = raft;
+  // Replies to committed writes leave before the fsync of the next batch, not after it.
+  raft_->set_flush_replies([this] { flush_outputs(); });
+}
+
 void Server::arm_tick() {
   tick_timer_ = loop_->run_after(kTickInterval, [this] {
     store_->tick();

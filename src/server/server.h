@@ -38,7 +38,7 @@ class Server {
   ~Server();
 
   // Raft mode: the host that replicates writes and confirms reads (set before start()).
-  void set_raft(RaftHost* raft) { raft_ = raft; }
+  void set_raft(RaftHost* raft);
   RaftHost* raft() const { return raft_; }
   // A deferred reply is ready (RaftHost calls this): queued behind earlier replies.
   void deliver(const ReplyTo& to, std::string reply);
