@@ -187,7 +187,7 @@ TEST_CASE("raft membership: RAFT needs AUTH; bad requests and unsafe changes get
   require_error(must_call(c, {"AUTH", "x"}), "ERR AUTH called without a cluster secret", "standalone AUTH");
 }
 
-TEST_CASE("raft membership: the configuration survives kill -9 of every node after snapshots trimmed the log") {
+TEST_CASE("raft membership: the configuration survives snapshots, a joiner caught up by snapshot, and kill -9 of all") {
   RaftGroup g(3, {"--snapshot-wal-bytes", "8192"});
   const int leader = g.wait_for_leader();
   INFO(g.report());
@@ -214,6 +214,13 @@ TEST_CASE("raft membership: the configuration survives kill -9 of every node aft
     CHECK_MESSAGE(eventually([&] { return number_field(g.raft_info(id), "snapshot_index") > config_index; }, 20s),
                   "node " << id << " never snapshotted past the configuration change");
   }
+  // A node joining now finds the configuration entries trimmed from every log: it learns the
+  // group (and its own membership) from the snapshot the leader sends it.
+  const int late = g.add_joiner();
+  require_ok(must_call(admin, {"RAFT", "ADDLEARNER", std::to_string(late), addr(g, late)}), "ADDLEARNER late");
+  require_ok(raft_until_settled(admin, {"RAFT", "PROMOTE", std::to_string(late)}), "PROMOTE late");
+  CHECK(number_field(g.raft_info(late), "snapshot_index") > config_index);
+  alive.insert(late);
   std::string voters;
   for (int id : alive) voters += (voters.empty() ? "" : ",") + std::to_string(id);
 
@@ -222,7 +229,7 @@ TEST_CASE("raft membership: the configuration survives kill -9 of every node aft
   const int next = g.wait_for_leader(15s, alive);
   for (int id : alive) {
     CHECK(wait_field(g, id, "voters", voters));
-    CHECK(wait_field(g, id, "members", "3"));
+    CHECK(wait_field(g, id, "members", "4"));
   }
   auto c = connect_client(g.port(next));
   CHECK(count_wrong(c, kvs) == 0);

@@ -27,3 +27,21 @@ TEST_CASE("config: --peers parses id=host:port lists and names what is wrong") {
   CHECK(parse_peers("1=h:1,2=h:1", &peers) == "peer address h:1 is listed twice");
   CHECK(peers.size() == untouched.size());  // untouched on error
 }
+
+TEST_CASE("config: parse_address reads host:port for RAFT ADDLEARNER") {
+  using kv::server::parse_address;
+  using kv::server::PeerAddress;
+  PeerAddress a;
+  a.id = 7;
+  CHECK(parse_address("10.0.0.4:9001", &a).empty());
+  CHECK(a.host == "10.0.0.4");
+  CHECK(a.port == 9001);
+  CHECK(a.id == 7);  // left alone
+  CHECK(parse_address("::1:9002", &a).empty());
+  CHECK(a.host == "::1");
+  CHECK(parse_address("nohost", &a) == "not host:port");
+  CHECK(parse_address(":1", &a) == "host is empty");
+  CHECK(parse_address("h:0", &a) == "port must be 1-65535");
+  CHECK(parse_address("h:x", &a) == "port must be 1-65535");
+  CHECK(a.host == "::1");  // untouched on error
+}
