@@ -186,10 +186,18 @@ int main(int argc, char** argv) {
     server.set_raft(raft.get());
   }
   if (kv::Status s = server.start(); !s.ok()) return fail(s.message());
+  bool stopping = false;
   (void)loop.add(signal_fd, EPOLLIN, [&](uint32_t) {
     signalfd_siginfo si{};
     if (::read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
       kv::log::info("received {}, shutting down", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+    // In raft mode the first signal hands leadership over and lets requests in flight finish
+    // (a few seconds at most); a second one stops at once.
+    if (raft != nullptr && !stopping) {
+      stopping = true;
+      raft->prepare_shutdown([&loop] { loop.stop(); });
+      return;
     }
     loop.stop();
   });

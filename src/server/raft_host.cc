@@ -200,6 +200,7 @@ void RaftHost::arm_tick() {
   tick_timer_ = loop_->run_after(std::chrono::milliseconds(std::max(1, config_.tick_ms)), [this] {
     node_->tick();
     retry_parked();
+    check_shutdown();
     arm_tick();
   });
 }
@@ -593,6 +594,35 @@ void RaftHost::settle_transfers() {
     }
     it = transfers_.erase(it);
   }
+}
+
+void RaftHost::prepare_shutdown(std::function<void()> done) {
+  shutdown_done_ = std::move(done);
+  shutdown_deadline_ = Clock::now() + std::chrono::seconds(3);
+  if (node_->role() != raft::Role::kLeader) return;
+  raft::NodeId successor = raft::kNoNode;
+  raft::Index best = 0;
+  for (const raft::PeerStatus& p : node_->peers()) {
+    if (p.learner || !p.recently_active || !membership_.is_voter(p.id)) continue;
+    if (successor == raft::kNoNode || p.match > best) {
+      successor = p.id;
+      best = p.match;
+    }
+  }
+  if (successor != raft::kNoNode && node_->transfer_leadership(successor)) {
+    log::info("raft: stopping; handing leadership to node {} first", successor);
+  }
+}
+
+void RaftHost::check_shutdown() {
+  if (!shutdown_done_) return;
+  bool busy = node_->role() == raft::Role::kLeader && node_->transfer_target() != raft::kNoNode;
+  busy = busy || !writes_.empty() || !reads_.empty() || !parked_.empty() || !transfers_.empty();
+  for (const auto& [id, link] : links_) busy = busy || link->busy();
+  if (busy && Clock::now() < shutdown_deadline_) return;
+  auto done = std::move(shutdown_done_);
+  shutdown_done_ = nullptr;
+  done();
 }
 
 void RaftHost::tick_housekeeping() {

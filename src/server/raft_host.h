@@ -63,6 +63,11 @@ class RaftHost {
   // so they should not wait for it.
   void set_flush_replies(std::function<void()> flush) { flush_replies_ = std::move(flush); }
 
+  // A graceful stop: a leader hands leadership to its most up-to-date voter first, then
+  // `done` runs once no request of this node is in flight (or after a few seconds anyway).
+  // Requests keep being served meanwhile (forwarded to the new leader).
+  void prepare_shutdown(std::function<void()> done);
+
   // Builds the core from what the store recovered (raft_state, snapshot, log) and starts
   // ticking. Errors: Corruption/IOError from raft_state or the snapshot.
   Status start();
@@ -138,6 +143,7 @@ class RaftHost {
   std::optional<PeerAddress> address_of(raft::NodeId id) const;
   PeerLink* link(raft::NodeId id);  // created on first use; null if the address is unknown
   void settle_transfers();
+  void check_shutdown();
   std::string leader_addr() const;
   const char* shown_role() const;
 
@@ -164,6 +170,8 @@ class RaftHost {
   std::chrono::milliseconds park_limit_{0};
   uint64_t parked_write_index_ = 0;  // parked writes do not update their connection's index
   std::vector<PendingTransfer> transfers_;
+  std::function<void()> shutdown_done_;  // set while a graceful stop drains
+  std::chrono::steady_clock::time_point shutdown_deadline_;
 };
 
 }  // namespace kv::server

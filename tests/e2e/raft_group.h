@@ -144,6 +144,16 @@ class RaftGroup {
     return id;
   }
 
+  // SIGTERM (a graceful stop), then reap; returns the exit code (-1: did not exit in time).
+  int stop(int id) {
+    REQUIRE(is_up(id));
+    procs_[id]->signal(SIGTERM);
+    return procs_[id]->wait_exit(15s).value_or(-1);
+  }
+
+  // The log of node id's current (or last) run.
+  std::string log(int id) { return procs_[id] ? procs_[id]->log() : std::string(); }
+
   // SIGKILL, then reap. The Process (and its log) stays around for reports.
   void kill(int id) {
     REQUIRE(is_up(id));

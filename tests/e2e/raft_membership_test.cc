@@ -290,3 +290,51 @@ TEST_CASE("raft membership: writes during leadership transfers wait for the new 
   CHECK(errors.empty());
   CHECK(acknowledged.load() > 80);
 }
+
+TEST_CASE("raft membership: SIGTERM of the leader hands leadership over first; clients see no error") {
+  RaftGroup g(3);
+  const int leader = g.wait_for_leader();
+  const int steady = g.other_than({leader});
+  INFO(g.report());
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> acknowledged{0};
+  std::vector<std::string> errors;
+  std::thread writer;
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Joiner() {
+      stop = true;
+      if (thread.joinable()) thread.join();
+    }
+  } joiner{stop, writer};
+  writer = std::thread([&] {
+    auto c = kv::client::Client::connect("127.0.0.1", g.port(steady));
+    if (!c.ok()) {
+      errors.push_back("connect: " + c.status().ToString());
+      return;
+    }
+    c->set_timeout(10s);
+    for (int i = 0; !stop.load(); ++i) {
+      auto r = c->call({"SET", "t:" + std::to_string(i), std::to_string(i)});
+      if (!r.ok()) {
+        errors.push_back("SET: " + r.status().ToString());
+        return;
+      }
+      if (r->type != Reply::Type::kSimpleString) errors.push_back(r->to_display());
+      else acknowledged.fetch_add(1);
+    }
+  });
+  CHECK(eventually([&] { return acknowledged.load() > 20; }, 10s));
+  CHECK(g.stop(leader) == 0);
+  CHECK(g.log(leader).find("handing leadership to node") != std::string::npos);
+  const int next = g.wait_for_leader(10s, {steady, g.other_than({leader, steady})});
+  CHECK(next != leader);
+  const int before = acknowledged.load();
+  CHECK(eventually([&] { return acknowledged.load() > before + 20; }, 10s));
+  stop = true;
+  writer.join();
+  INFO("first error: " << (errors.empty() ? "" : errors.front()));
+  CHECK(errors.empty());
+}
