@@ -135,8 +135,8 @@ class Store {
   uint64_t snapshot_term_ = 0;
   uint64_t applied_index_ = 0;  // raft mode
   uint64_t applied_term_ = 0;
-  std::string membership_;           // raft mode: configuration at applied_index_
-  std::string snapshot_membership_;  // configuration stored in snapshot.bin
+  std::string membership_;                          // raft mode: configuration at applied_index_
+  std::string snapshot_membership_;                 // configuration stored in snapshot.bin
   std::vector<storage::Record> recovered_records_;  // raft mode, until the host takes them
   std::optional<uint64_t> completed_snapshot_;
   std::chrono::steady_clock::time_point last_fsync_;

@@ -375,8 +375,8 @@ TEST_CASE("snapshot: a membership length past the end is Corruption naming file 
     Loaded l = load(dir.path());
     REQUIRE(l.status.is_corruption());
     CHECK(l.status.message().find(path) == 0);
-    CHECK(l.status.message().find("membership length " + std::to_string(mlen) +
-                                  " at offset 24") != std::string::npos);
+    const std::string expected = "membership length " + std::to_string(mlen) + " at offset 24";
+    CHECK(l.status.message().find(expected) != std::string::npos);
     CHECK(l.calls == 0);
 
     SnapshotMeta meta;
