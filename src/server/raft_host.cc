@@ -303,6 +303,16 @@ void RaftHost::dispatch_admin(Parked request) {
     transfers_.push_back({*id, request.to, Clock::now()});
     return;
   }
+  if (remove && *id == config_.node_id) {
+    // Hand leadership over first and let the new leader remove us: writes in flight here
+    // then commit under it and are answered, instead of dying with this leader's term.
+    if (raft::NodeId successor = best_successor(); successor != raft::kNoNode) {
+      if (node_->transfer_leadership(successor)) {
+        log::info("raft: asked to remove this node; handing leadership to node {} first", successor);
+      }
+      return park(std::move(request));
+    }
+  }
   raft::ConfigChange change;
   change.kind = add ? raft::ConfigChange::Kind::kAddLearner
                     : promote ? raft::ConfigChange::Kind::kPromote : raft::ConfigChange::Kind::kRemove;
@@ -600,6 +610,13 @@ void RaftHost::prepare_shutdown(std::function<void()> done) {
   shutdown_done_ = std::move(done);
   shutdown_deadline_ = Clock::now() + std::chrono::seconds(3);
   if (node_->role() != raft::Role::kLeader) return;
+  raft::NodeId successor = best_successor();
+  if (successor != raft::kNoNode && node_->transfer_leadership(successor)) {
+    log::info("raft: stopping; handing leadership to node {} first", successor);
+  }
+}
+
+raft::NodeId RaftHost::best_successor() const {
   raft::NodeId successor = raft::kNoNode;
   raft::Index best = 0;
   for (const raft::PeerStatus& p : node_->peers()) {
@@ -609,9 +626,7 @@ void RaftHost::prepare_shutdown(std::function<void()> done) {
       best = p.match;
     }
   }
-  if (successor != raft::kNoNode && node_->transfer_leadership(successor)) {
-    log::info("raft: stopping; handing leadership to node {} first", successor);
-  }
+  return successor;
 }
 
 void RaftHost::check_shutdown() {

@@ -144,6 +144,8 @@ class RaftHost {
   PeerLink* link(raft::NodeId id);  // created on first use; null if the address is unknown
   void settle_transfers();
   void check_shutdown();
+  // Leader: the active voter with the longest log, to hand leadership to; kNoNode if none.
+  raft::NodeId best_successor() const;
   std::string leader_addr() const;
   const char* shown_role() const;
 

@@ -63,6 +63,54 @@ bool wait_field(RaftGroup& g, int id, const std::string& field, const std::strin
       timeout);
 }
 
+// Writes SET <prefix>:<i> through one node, one at a time, from a thread, until destroyed
+// (also when a REQUIRE fails); records every reply that is not +OK and any broken connection.
+class BackgroundWriter {
+ public:
+  BackgroundWriter(uint16_t port, std::string prefix) : thread_([this, port, prefix] { run(port, prefix); }) {}
+  ~BackgroundWriter() { finish(); }
+
+  int acknowledged() const { return acknowledged_.load(); }
+  // Waits until `more` further writes were acknowledged.
+  bool wait_more(int more) {
+    const int target = acknowledged() + more;
+    return eventually([&] { return acknowledged() >= target; }, 10s);
+  }
+  // Stops the thread; the errors it saw.
+  std::vector<std::string> finish() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return errors_;
+  }
+
+ private:
+  void run(uint16_t port, const std::string& prefix) {
+    auto c = kv::client::Client::connect("127.0.0.1", port);
+    if (!c.ok()) {
+      errors_.push_back("connect: " + c.status().ToString());
+      return;
+    }
+    c->set_timeout(10s);
+    for (int i = 0; !stop_.load(); ++i) {
+      auto r = c->call({"SET", prefix + ":" + std::to_string(i), std::to_string(i)});
+      if (!r.ok()) {
+        errors_.push_back("SET: " + r.status().ToString());
+        return;
+      }
+      if (r->type == Reply::Type::kSimpleString) {
+        acknowledged_.fetch_add(1);
+      } else {
+        errors_.push_back(r->to_display());
+      }
+    }
+  }
+
+  std::atomic<bool> stop_{false};
+  std::atomic<int> acknowledged_{0};
+  std::vector<std::string> errors_;  // written by the thread only until finish() joins it
+  std::thread thread_;
+};
+
 }  // namespace
 
 TEST_CASE("raft membership: a --join node is added as a learner, promoted, serves, and is removed") {
@@ -126,6 +174,8 @@ TEST_CASE("raft membership: removing the leader hands leadership over; the rest 
   const int a = g.other_than({leader});
   const int b = g.other_than({leader, a});
   INFO(g.report());
+  BackgroundWriter writer(g.port(b), "r");
+  CHECK(writer.wait_more(20));
   auto admin = admin_client(g.port(a));
   require_ok(must_call(admin, {"RAFT", "REMOVE", std::to_string(leader)}), "RAFT REMOVE <leader>");
 
@@ -135,6 +185,11 @@ TEST_CASE("raft membership: removing the leader hands leadership over; the rest 
   const std::string voters = std::to_string(std::min(a, b)) + "," + std::to_string(std::max(a, b));
   CHECK(wait_field(g, a, "voters", voters));
   CHECK(wait_field(g, b, "voters", voters));
+  // The leader handed over before it left: writes through b saw no error.
+  CHECK(writer.wait_more(20));
+  const auto errors = writer.finish();
+  INFO("first error: " << (errors.empty() ? "" : errors.front()));
+  CHECK(errors.empty());
   auto c = connect_client(g.port(b));
   require_ok(must_call(c, {"SET", "k", "after the leader left"}), "SET after removing the leader");
   auto r = connect_client(g.port(a));
@@ -241,54 +296,20 @@ TEST_CASE("raft membership: writes during leadership transfers wait for the new 
   int leader = g.wait_for_leader();
   const int steady = g.other_than({leader});  // the writer's node; leadership moves around it
   INFO(g.report());
-
-  std::atomic<bool> stop{false};
-  std::atomic<int> acknowledged{0};
-  std::vector<std::string> errors;
-  std::thread writer;
-  struct Joiner {  // stops the writer even when a REQUIRE below fails
-    std::atomic<bool>& stop;
-    std::thread& thread;
-    ~Joiner() {
-      stop = true;
-      if (thread.joinable()) thread.join();
-    }
-  } joiner{stop, writer};
-  writer = std::thread([&] {
-    auto c = kv::client::Client::connect("127.0.0.1", g.port(steady));
-    if (!c.ok()) {
-      errors.push_back("connect: " + c.status().ToString());
-      return;
-    }
-    c->set_timeout(10s);
-    for (int i = 0; !stop.load(); ++i) {
-      auto r = c->call({"SET", "w:" + std::to_string(i), std::to_string(i)});
-      if (!r.ok()) {
-        errors.push_back("SET: " + r.status().ToString());
-        return;
-      }
-      if (r->type != Reply::Type::kSimpleString) errors.push_back(r->to_display());
-      else acknowledged.fetch_add(1);
-    }
-  });
-
+  BackgroundWriter writer(g.port(steady), "w");
   auto admin = admin_client(g.port(steady));
   for (int round = 0; round < 3; ++round) {
     const int target = g.other_than({leader});
-    const int before = acknowledged.load();
-    eventually([&] { return acknowledged.load() > before + 20; }, 10s);  // writes are flowing
+    CHECK(writer.wait_more(20));  // writes are flowing
     // TRYAGAIN: the target did not win in time (a slow machine); asking again is the protocol.
     require_ok(raft_until_settled(admin, {"RAFT", "TRANSFER", std::to_string(target)}), "RAFT TRANSFER");
     leader = g.wait_for_leader();
     CHECK(leader == target);
   }
-  const int before = acknowledged.load();
-  eventually([&] { return acknowledged.load() > before + 20; }, 10s);
-  stop = true;
-  writer.join();
-  INFO("first errors: " << (errors.empty() ? "" : errors.front()));
+  CHECK(writer.wait_more(20));
+  const auto errors = writer.finish();
+  INFO("first error: " << (errors.empty() ? "" : errors.front()));
   CHECK(errors.empty());
-  CHECK(acknowledged.load() > 80);
 }
 
 TEST_CASE("raft membership: SIGTERM of the leader hands leadership over first; clients see no error") {
@@ -296,45 +317,14 @@ TEST_CASE("raft membership: SIGTERM of the leader hands leadership over first; c
   const int leader = g.wait_for_leader();
   const int steady = g.other_than({leader});
   INFO(g.report());
-
-  std::atomic<bool> stop{false};
-  std::atomic<int> acknowledged{0};
-  std::vector<std::string> errors;
-  std::thread writer;
-  struct Joiner {
-    std::atomic<bool>& stop;
-    std::thread& thread;
-    ~Joiner() {
-      stop = true;
-      if (thread.joinable()) thread.join();
-    }
-  } joiner{stop, writer};
-  writer = std::thread([&] {
-    auto c = kv::client::Client::connect("127.0.0.1", g.port(steady));
-    if (!c.ok()) {
-      errors.push_back("connect: " + c.status().ToString());
-      return;
-    }
-    c->set_timeout(10s);
-    for (int i = 0; !stop.load(); ++i) {
-      auto r = c->call({"SET", "t:" + std::to_string(i), std::to_string(i)});
-      if (!r.ok()) {
-        errors.push_back("SET: " + r.status().ToString());
-        return;
-      }
-      if (r->type != Reply::Type::kSimpleString) errors.push_back(r->to_display());
-      else acknowledged.fetch_add(1);
-    }
-  });
-  CHECK(eventually([&] { return acknowledged.load() > 20; }, 10s));
+  BackgroundWriter writer(g.port(steady), "t");
+  CHECK(writer.wait_more(20));
   CHECK(g.stop(leader) == 0);
   CHECK(g.log(leader).find("handing leadership to node") != std::string::npos);
   const int next = g.wait_for_leader(10s, {steady, g.other_than({leader, steady})});
   CHECK(next != leader);
-  const int before = acknowledged.load();
-  CHECK(eventually([&] { return acknowledged.load() > before + 20; }, 10s));
-  stop = true;
-  writer.join();
+  CHECK(writer.wait_more(20));
+  const auto errors = writer.finish();
   INFO("first error: " << (errors.empty() ? "" : errors.front()));
   CHECK(errors.empty());
 }
