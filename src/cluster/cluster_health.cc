@@ -40,6 +40,14 @@ std::vector<json> members_of(const json& nodes) {
   return members;
 }
 
+// Raft: why a node does not vote (yet), or "" for a voter: joining under a live reload (or
+// started with --join and not added yet), a learner, or removed from the group.
+std::string non_voter(const json& node) {
+  std::string role = info_field(node, "role");
+  if (role == "learner" || role == "joining" || role == "removed") return role;
+  return str(node, "change") == "joining" ? "joining" : "";
+}
+
 // Why a member does not answer, in a word: "node3 failed", "node2 unreachable".
 std::string down_text(const json& node) {
   std::string state = str(node, "state");
@@ -88,12 +96,15 @@ json ClusterHealth::to_json() const {
           {"up", up},
           {"leader", leader.empty() ? json(nullptr) : json(leader)},
           {"term", term.empty() ? json(nullptr) : json(term)},
+          {"non_voters", non_voters},
           {"exit_code", exit_code()}};
 }
 
-ClusterHealth assess_raft_health(const json& nodes) {
+namespace {
+
+// The verdict on the voters (members: nodes of the file that vote).
+ClusterHealth assess_voters(const std::vector<json>& members) {
   ClusterHealth h;
-  std::vector<json> members = members_of(nodes);
   h.members = static_cast<int>(members.size());
   const int majority = h.members / 2 + 1;
   std::vector<std::string> down;
@@ -164,6 +175,25 @@ ClusterHealth assess_raft_health(const json& nodes) {
     h.summary = fmt::format("degraded: {}; {}, leader {}{}", join(problems, ", "), counts, leader,
                             term_text);
   }
+  return h;
+}
+
+}  // namespace
+
+ClusterHealth assess_raft_health(const json& nodes) {
+  std::vector<json> members;
+  std::vector<std::string> non_voters, shown;
+  for (const auto& n : members_of(nodes)) {
+    if (std::string why = non_voter(n); !why.empty()) {
+      non_voters.push_back(str(n, "name"));
+      shown.push_back(fmt::format("{} ({})", str(n, "name"), why));
+    } else {
+      members.push_back(n);
+    }
+  }
+  ClusterHealth h = assess_voters(members);
+  h.non_voters = non_voters;
+  if (!shown.empty()) h.summary += "; not voting: " + join(shown, ", ");
   return h;
 }
 

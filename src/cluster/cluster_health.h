@@ -2,7 +2,10 @@
 // document's nodes (Supervisor::status_json, or the direct probes made when no supervisor
 // runs). It gives the one-line summary printed under the table and the exit code. Pure.
 //
-// Raft mode (members = the nodes of cluster.json, not counting nodes a reload is removing):
+// Raft mode (members = the voters among the nodes of cluster.json: not counted are nodes a
+// reload is removing, nodes still joining ("change": "joining") and nodes whose INFO says
+// role learner, joining or removed; those are listed at the end of the summary,
+// "; not voting: node4 (learner)"):
 //   healthy    exit 0  every member answers, all name the same leader, and it says it leads
 //   degraded   exit 1  a majority answers and a majority names the same leader, but not all is
 //                      well (a member down, lagging behind on who leads, ...)
@@ -15,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace kv::cluster {
 
@@ -27,14 +31,15 @@ inline constexpr int kExitNoQuorum = 2;
 struct ClusterHealth {
   HealthLevel level = HealthLevel::kNoQuorum;
   std::string summary;  // one line, no '\n': "cluster: healthy, leader node2, term 5"
-  int members = 0;      // nodes counted
-  int up = 0;           // of which answering
-  std::string leader;   // "node2" when a majority names it, else empty
-  std::string term;     // the leader's term, when known
+  int members = 0;      // nodes counted (raft: voters)
+  std::vector<std::string> non_voters;  // raft: joining nodes, learners, ...: not counted
+  int up = 0;                           // of which answering
+  std::string leader;                   // "node2" when a majority names it, else empty
+  std::string term;                     // the leader's term, when known
 
   int exit_code() const;
   // {"level":"healthy"|"degraded"|"no_quorum","summary":..,"members":3,"up":3,
-  //  "leader":"node2"|null,"term":"5"|null,"exit_code":0}
+  //  "leader":"node2"|null,"term":"5"|null,"non_voters":["node4"],"exit_code":0}
   nlohmann::json to_json() const;
 };
 

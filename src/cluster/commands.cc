@@ -18,6 +18,8 @@ namespace {
 
 using std::chrono::milliseconds;
 constexpr milliseconds kRequestTimeout{5000};
+// A rolling restart waits for every node to catch up: allow for large data sets.
+constexpr milliseconds kRollingRestartTimeout{6 * 3600 * 1000};
 
 std::string socket_for(const std::string& config_path) {
   return control_socket_path(state_dir_for(config_path));
@@ -112,8 +114,9 @@ int probe_without_supervisor(const std::string& config_path, const std::string& 
 }
 
 // Sends a one-shot command; prints its message or error. 0 / 1 / 3 as documented.
-int simple_command(const std::string& config_path, const nlohmann::json& request) {
-  auto reply = control_request(socket_for(config_path), request, kRequestTimeout);
+int simple_command(const std::string& config_path, const nlohmann::json& request,
+                   milliseconds timeout = kRequestTimeout) {
+  auto reply = control_request(socket_for(config_path), request, timeout);
   if (!reply.ok()) {
     if (reply.status().is_not_found()) {
       say_no_supervisor(config_path);
@@ -176,7 +179,13 @@ int run_down(const std::string& config_path) {
 }
 
 int run_restart(const std::string& config_path, const std::string& node) {
-  return simple_command(config_path, {{"cmd", "restart"}, {"node", node}});
+  if (!node.empty()) return simple_command(config_path, {{"cmd", "restart"}, {"node", node}});
+  // A rolling restart answers when it is over: each node is waited for until caught up.
+  std::printf(
+      "kvcluster: rolling restart: one node at a time, followers first (progress in the "
+      "output of kvcluster up and in kvcluster logs)\n");
+  std::fflush(stdout);
+  return simple_command(config_path, {{"cmd", "restart"}}, kRollingRestartTimeout);
 }
 
 int run_reload(const std::string& config_path) {

@@ -8,6 +8,8 @@
 //           has no supervisor); independent mode then exits 3 (1 if the supervisor is there
 //           but did not answer).
 //   down/restart/reload: 0 done, 1 refused (unknown node, invalid config, ...), 3 no supervisor
+//   restart without a node (raft mode): a rolling restart; returns once it is over: 0 every
+//           node restarted and caught up, 1 refused or stopped part-way (the reason printed)
 // Every command: 64 (EX_USAGE) for bad flags.
 #pragma once
 
@@ -24,6 +26,7 @@ inline constexpr int kExitUsage = 64;  // sysexits.h EX_USAGE: 2 is status's "no
 int run_status(const std::string& config_path, const std::string& default_kvstore, bool json,
                const HostLocality& locality);
 int run_down(const std::string& config_path);
+// node empty: a rolling restart of every node of this machine.
 int run_restart(const std::string& config_path, const std::string& node);
 int run_reload(const std::string& config_path);
 

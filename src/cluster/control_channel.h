@@ -5,6 +5,8 @@
 //   {"cmd":"reload"}                 -> {"ok":true,"message":"reloaded: +node4"} |
 //   {"ok":false,"error":...}
 //   {"cmd":"restart","node":"node2"} -> {"ok":true,"message":"restarting node2"}
+//   {"cmd":"restart"}                -> (raft mode: rolling restart) the reply comes once it is
+//                                       over: {"ok":true,"message":"rolling restart done: ..."}
 //   {"cmd":"down"}                   -> {"ok":true,...}, then the connection stays open until
 //                                       the supervisor has exited (EOF = fully stopped)
 // This file holds the client side and the address helpers both sides use. Stateless.

@@ -79,6 +79,7 @@ ControlServer::~ControlServer() {
     ::close(fd);
   }
   for (int fd : held_) ::close(fd);
+  for (auto& [token, fd] : deferred_) ::close(fd);
 }
 
 void ControlServer::accept_all() {
@@ -106,11 +107,26 @@ void ControlServer::on_readable(int fd) {
     return;
   }
   Reply reply;
+  uint64_t token = next_token_++;
+  deferred_[token] = fd;  // before the handler runs: it may answer at once through `later`
+  Responder later = [this, alive = std::weak_ptr<bool>(alive_), token](const nlohmann::json& body) {
+    if (!alive.expired()) answer_later(token, body);
+  };
   try {
-    reply = handler_(nlohmann::json::parse(buf.substr(0, nl)));
+    reply = handler_(nlohmann::json::parse(buf.substr(0, nl)), later);
   } catch (const nlohmann::json::exception& e) {
-    reply.body = {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
+    reply =
+        Reply{{{"ok", false}, {"error", std::string("bad request: ") + e.what()}}, false, false};
   }
+  if (reply.deferred) {
+    if (deferred_.count(token) != 0) {
+      // Parked: no more reading; answer_later writes and closes.
+      loop_->remove(fd);
+      conns_.erase(fd);
+    }
+    return;
+  }
+  deferred_.erase(token);
   send_all(fd, reply.body.dump() + "\n");
   if (reply.hold_open) {
     loop_->remove(fd);
@@ -119,6 +135,19 @@ void ControlServer::on_readable(int fd) {
     return;
   }
   close_conn(fd);
+}
+
+void ControlServer::answer_later(uint64_t token, const nlohmann::json& body) {
+  auto it = deferred_.find(token);
+  if (it == deferred_.end()) return;
+  int fd = it->second;
+  deferred_.erase(it);
+  send_all(fd, body.dump() + "\n");
+  if (conns_.count(fd) != 0) {
+    close_conn(fd);  // answered from inside the handler: still registered
+  } else {
+    ::close(fd);
+  }
 }
 
 void ControlServer::close_conn(int fd) {

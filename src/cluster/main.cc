@@ -67,9 +67,13 @@ int main(int argc, char** argv) {
       app.add_subcommand("down", "Stop every node and the supervisor; waits until done");
 
   std::string node;
-  CLI::App* restart_cmd =
-      app.add_subcommand("restart", "Restart one node (also re-arms a failed one)");
-  restart_cmd->add_option("node", node, "node2 or 2")->required();
+  CLI::App* restart_cmd = app.add_subcommand(
+      "restart",
+      "Restart one node (also re-arms a failed one). Without NODE, in raft mode: a rolling "
+      "restart of this machine's nodes that keeps a majority up: followers one at a time, each "
+      "waited for until caught up, then leadership moved away and the old leader restarted; "
+      "returns when done (exit 0) or stopped (exit 1)");
+  restart_cmd->add_option("node", node, "node2 or 2");
 
   CLI::App* reload_cmd = app.add_subcommand(
       "reload", "Apply cluster.json now (the supervisor also watches the file and takes SIGHUP)");

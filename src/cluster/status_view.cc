@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <vector>
 
 namespace kv::cluster {
@@ -27,13 +28,28 @@ std::string address(const nlohmann::json& node) {
 }  // namespace
 
 nlohmann::json shown_info(const std::map<std::string, std::string>& info) {
-  static const char* const kShown[] = {"process_id",   "uptime_in_seconds", "connected_clients",
-                                       "used_memory",  "used_memory_rss",   "loading",
-                                       "wal_bytes",    "wal_last_index",    "db0",
-                                       "role",         "node_id",           "term",
-                                       "leader_id",    "leader_addr",       "commit_index",
-                                       "last_applied", "applied_index",     "last_index",
-                                       "members"};
+  static const char* const kShown[] = {"process_id",
+                                       "uptime_in_seconds",
+                                       "connected_clients",
+                                       "used_memory",
+                                       "used_memory_rss",
+                                       "loading",
+                                       "wal_bytes",
+                                       "wal_last_index",
+                                       "db0",
+                                       "role",
+                                       "node_id",
+                                       "term",
+                                       "leader_id",
+                                       "leader_addr",
+                                       "commit_index",
+                                       "last_applied",
+                                       "applied_index",
+                                       "last_index",
+                                       "members",
+                                       "voters",
+                                       "learners",
+                                       "config_pending"};
   nlohmann::json shown = nlohmann::json::object();
   for (const char* key : kShown) {
     if (auto it = info.find(key); it != info.end()) shown[key] = it->second;
@@ -125,10 +141,25 @@ std::string format_status_table(const nlohmann::json& status) {
                            state == "remote" ? "on another machine, " : "",
                            n.contains("probe_error") ? ": " + text(n["probe_error"]) : " yet");
     }
+    if (n.contains("change")) {
+      static const std::map<std::string, std::string> kChanges = {
+          {"joining", "joining the group (a learner until it caught up, then a voter)"},
+          {"leaving", "leaving the group"},
+          {"restarting", "restarting, one node at a time"}};
+      std::string change = text(n["change"]);
+      auto it = kChanges.find(change);
+      notes += fmt::format("{}: {}\n", text(n["name"]), it == kChanges.end() ? change : it->second);
+    }
     if (state == "backoff" && n.contains("restart_in_ms")) {
       notes += fmt::format("{}: restarting after a {} ms backoff\n", text(n["name"]),
                            text(n["restart_in_ms"]));
     }
+  }
+  const nlohmann::json* sup = status.contains("supervisor") && status["supervisor"].is_object()
+                                  ? &status["supervisor"]
+                                  : nullptr;
+  if (sup != nullptr && sup->contains("changes") && (*sup)["changes"].is_array()) {
+    for (const auto& c : (*sup)["changes"]) notes += "change: " + text(c) + "\n";
   }
   return format_columns(rows) + notes;
 }

@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "cluster/cluster_secret.h"
+#include "cluster/membership_plan.h"
 #include "cluster/preflight.h"
 #include "cluster/process_spawner.h"
 #include "cluster/status_view.h"
@@ -45,6 +46,8 @@ Supervisor::Supervisor(net::EventLoop* loop, OutputMux* mux, ClusterConfig confi
       locality_(std::move(locality)),
       remotes_(loop, mux),
       started_at_(Clock::now()) {
+  changes_ = std::make_unique<ChangeRunner>(loop_, mux_, static_cast<NodeHost*>(this),
+                                            cluster_secret_, ChangeRunner::Settings{});
   std::set<int> local = local_node_ids(config_, locality_);
   for (const auto& spec : config_.nodes) {
     if (local.count(spec.id) != 0) add_node(spec);
@@ -52,6 +55,7 @@ Supervisor::Supervisor(net::EventLoop* loop, OutputMux* mux, ClusterConfig confi
 }
 
 Supervisor::~Supervisor() {
+  changes_.reset();  // it calls back into us
   // Normally every node is stopped by now. If not (an error path), do not leave orphans.
   for (auto& [id, n] : nodes_) {
     if (n->pid > 0) {
@@ -167,7 +171,9 @@ void Supervisor::spawn(ManagedNode& n) {
   }
   EnvVars env;
   if (config_.raft()) env.emplace_back(kSecretEnvVar, cluster_secret_);
-  auto proc = spawn_process(config_.command(n.spec), config_.dir, env);
+  std::vector<std::string> argv = config_.command(n.spec);
+  if (config_.raft() && n.join) argv.push_back("--join");
+  auto proc = spawn_process(argv, config_.dir, env);
   auto now = Clock::now();
   n.started_at = now;
   n.policy.on_start(now);
@@ -193,8 +199,7 @@ void Supervisor::spawn(ManagedNode& n) {
   n.err = std::make_unique<PipeReader>(loop_, proc->stderr_fd, [this, node](std::string_view line) {
     on_output(*node, StreamKind::kStderr, line);
   });
-  mux_->event(fmt::format("{} started (pid {}): {}", n.spec.name, n.pid,
-                          fmt::join(config_.command(n.spec), " ")),
+  mux_->event(fmt::format("{} started (pid {}): {}", n.spec.name, n.pid, fmt::join(argv, " ")),
               n.spec.name);
   schedule_probe(n, kFastProbe);
 }
@@ -286,6 +291,7 @@ void Supervisor::stop_all(std::function<void()> on_all_stopped) {
   }
   stopping_all_ = true;
   on_all_stopped_ = std::move(on_all_stopped);
+  changes_->cancel_all("the cluster is stopping");
   int running = 0;
   for (auto& [id, n] : nodes_) running += has_process(n->state) ? 1 : 0;
   mux_->event(
@@ -405,15 +411,28 @@ Result<std::string> Supervisor::reload(const std::string& why, bool quiet_if_unc
     secret = std::move(resolved).value();
   }
   bool secret_changed = config_.raft() && next.raft() && secret != cluster_secret_;
-  ConfigDiff diff = diff_configs(config_, next, secret_changed);
+  // Raft mode with the same secret: membership changes one node at a time (the nodes learn
+  // the membership from the log, so --peers changing on everyone's command line moves nobody).
+  bool live = config_.raft() && next.raft() && !secret_changed;
+  ConfigDiff diff =
+      live ? diff_members(config_, next) : diff_configs(config_, next, secret_changed);
   if (secret_changed) mux_->event("the cluster secret changed: every node restarts to learn it");
   cluster_secret_ = std::move(secret);
+  changes_->set_secret(cluster_secret_);
   bool settings_changed = next.restart != config_.restart || next.probe != config_.probe ||
                           next.stop_timeout != config_.stop_timeout;
+  std::set<int> local_before = local_node_ids(config_, locality_);
+  ClusterConfig before = std::move(config_);
   config_ = std::move(next);
   for (auto& [id, n] : nodes_) n->policy.set_settings(config_.restart);
 
-  apply_local_changes(diff, local);
+  std::vector<std::string> queued;
+  if (live) {
+    queued = queue_membership_changes(before, local_before, local);
+  } else {
+    changes_->cancel_all("the mode or the cluster secret changed: every node restarts");
+    apply_local_changes(diff, local);
+  }
   std::vector<NodeSpec> remote;
   for (const auto& spec : config_.nodes) {
     if (local.count(spec.id) == 0) remote.push_back(spec);
@@ -422,7 +441,12 @@ Result<std::string> Supervisor::reload(const std::string& why, bool quiet_if_unc
   std::string summary =
       diff.empty() ? (settings_changed ? "settings updated, no node changes" : "no changes")
                    : diff.summary();
-  if (!(diff.empty() && !settings_changed && quiet_if_unchanged)) {
+  if (!queued.empty()) {
+    std::string list;
+    for (const auto& q : queued) list += (list.empty() ? "" : ", ") + q;
+    summary += fmt::format("; membership changes, one at a time: {}", list);
+  }
+  if (!(diff.empty() && queued.empty() && !settings_changed && quiet_if_unchanged)) {
     mux_->event(fmt::format("reloaded {} ({}): {}", config_.path, why, summary));
     for (const auto& warning : locality_warnings(config_, local)) mux_->event(warning);
   }
@@ -476,6 +500,186 @@ void Supervisor::apply_local_changes(const ConfigDiff& diff, const std::set<int>
   }
 }
 
+std::vector<std::string> Supervisor::queue_membership_changes(const ClusterConfig& before,
+                                                              const std::set<int>& local_before,
+                                                              const std::set<int>& local) {
+  using Kind = ClusterOp::Kind;
+  std::vector<ClusterOp> ops = plan_reload(before, config_, local_before, local);
+  std::set<int> touched;
+  for (const auto& op : ops) touched.insert(op.id);
+  // Retries: a member a failed removal left running, a learner a failed addition left behind.
+  for (const auto& [id, n] : nodes_) {
+    if ((config_.find(id) == nullptr || local.count(id) == 0) && touched.count(id) == 0) {
+      ops.push_back({Kind::kRemove, id, "not removed yet"});
+      touched.insert(id);
+    }
+  }
+  for (const auto& spec : config_.nodes) {
+    auto it = nodes_.find(spec.id);
+    if (it != nodes_.end() && it->second->change == "joining" && touched.count(spec.id) == 0) {
+      ops.push_back({Kind::kAdd, spec.id, "not promoted yet"});
+      touched.insert(spec.id);
+    }
+  }
+  std::vector<std::string> queued;
+  for (ClusterOp op : ops) {
+    auto it = nodes_.find(op.id);
+    if (op.kind == Kind::kRestart && it != nodes_.end() && it->second->change == "joining") {
+      // Not a voter yet (an earlier addition failed): the addition starts it as it is now.
+      op = {Kind::kAdd, op.id, "not promoted yet; command line changed"};
+    }
+    if (changes_->pending(op.kind, op.id)) {
+      // Its addition is under way: it goes on with the process as the file now says.
+      if (op.kind == Kind::kAdd && it != nodes_.end() && it->second->join) start_joining(op.id);
+      continue;
+    }
+    if (op.kind == Kind::kAdd && it == nodes_.end()) {
+      add_node(*config_.find(op.id));  // shown as stopped and joining until its turn
+      nodes_.at(op.id)->change = "joining";
+    }
+    if (op.kind == Kind::kRemove && it != nodes_.end() && config_.find(op.id) == nullptr) {
+      it->second->removing = true;  // no longer a node of the file: not counted, not restartable
+    }
+    queued.push_back(fmt::format("{} {}",
+                                 op.kind == Kind::kAdd      ? "add"
+                                 : op.kind == Kind::kRemove ? "remove"
+                                                            : "restart",
+                                 node_name(op.id)));
+    changes_->enqueue(op);
+  }
+  // Nodes no operation touches keep their process; their spec follows the file (same command
+  // line but for --peers).
+  for (const auto& spec : config_.nodes) {
+    auto it = nodes_.find(spec.id);
+    if (it != nodes_.end() && touched.count(spec.id) == 0 && !it->second->removing &&
+        !it->second->next_spec) {
+      it->second->spec = spec;
+    }
+  }
+  return queued;
+}
+
+Status Supervisor::rolling_restart(ChangeRunner::Finished done) {
+  if (stopping_all_) return Status::Busy("the cluster is stopping");
+  if (!config_.raft()) {
+    return Status::InvalidArgument(
+        "a rolling restart needs \"mode\": \"raft\" (kvcluster restart NODE restarts one node)");
+  }
+  if (changes_->rolling_restart_pending()) {
+    return Status::Busy("a rolling restart is already under way");
+  }
+  mux_->event("rolling restart requested");
+  changes_->enqueue({ClusterOp::Kind::kRollingRestart, 0, "kvcluster restart"}, std::move(done));
+  return Status::OK();
+}
+
+// ---- NodeHost: what the ChangeRunner does to the nodes ----
+
+std::optional<NodeAddress> Supervisor::address_of(int id) const {
+  auto it = nodes_.find(id);
+  if (it != nodes_.end() && kv::cluster::has_process(it->second->state)) {
+    return NodeAddress{ClusterConfig::probe_host(it->second->spec), it->second->spec.port};
+  }
+  if (auto addr = file_address(id)) return addr;
+  if (it != nodes_.end()) {
+    return NodeAddress{ClusterConfig::probe_host(it->second->spec), it->second->spec.port};
+  }
+  return std::nullopt;
+}
+
+std::optional<NodeAddress> Supervisor::file_address(int id) const {
+  const NodeSpec* spec = config_.find(id);
+  if (spec == nullptr) return std::nullopt;
+  return NodeAddress{ClusterConfig::probe_host(*spec), spec->port};
+}
+
+std::vector<int> Supervisor::known_ids() const {
+  std::vector<int> ids;
+  for (const auto& spec : config_.nodes) ids.push_back(spec.id);
+  for (const auto& [id, n] : nodes_) {
+    if (config_.find(id) == nullptr) ids.push_back(id);
+  }
+  return ids;
+}
+
+std::vector<int> Supervisor::local_ids() const {
+  std::vector<int> ids;
+  for (const auto& spec : config_.nodes) {
+    auto it = nodes_.find(spec.id);
+    if (it != nodes_.end() && !it->second->removing) ids.push_back(spec.id);
+  }
+  return ids;
+}
+
+pid_t Supervisor::answering_pid(int id) const {
+  auto it = nodes_.find(id);
+  if (it == nodes_.end() || it->second->state != NodeState::kRunning) return -1;
+  return it->second->pid;
+}
+
+bool Supervisor::runs_process(int id) const {
+  auto it = nodes_.find(id);
+  return it != nodes_.end() && kv::cluster::has_process(it->second->state);
+}
+
+void Supervisor::start_joining(int id) {
+  const NodeSpec* spec = config_.find(id);
+  if (spec == nullptr || stopping_all_) return;
+  if (nodes_.count(id) == 0) add_node(*spec);
+  ManagedNode& n = *nodes_.at(id);
+  bool had_join = n.join;
+  n.join = true;
+  n.removing = false;
+  if (kv::cluster::has_process(n.state)) {
+    if (had_join && n.spec == *spec && !n.next_spec && n.state != NodeState::kStopping) return;
+    // Runs otherwise (without --join, another spec, or stopping): start over as the file says.
+    n.policy.reset();
+    n.next_spec = *spec;
+    n.start_after_stop = true;
+    fire(n, NodeEvent::kStop);
+    return;
+  }
+  n.policy.reset();
+  n.spec = *spec;
+  if (Status s = check_node(*spec); !s.ok()) {
+    n.state = NodeState::kFailed;
+    n.failed_reason = s.message();
+    mux_->event(fmt::format("{} not started: {}", spec->name, s.message()), spec->name);
+    return;
+  }
+  fire(n, NodeEvent::kStart);
+}
+
+void Supervisor::stop_removed(int id) {
+  auto it = nodes_.find(id);
+  if (it == nodes_.end()) return;
+  ManagedNode& n = *it->second;
+  n.removing = true;
+  n.start_after_stop = false;
+  n.next_spec.reset();
+  fire(n, NodeEvent::kStop);
+  if (n.state == NodeState::kStopped) after_stopped(id);  // may erase n
+}
+
+void Supervisor::restart_member(int id) {
+  auto it = nodes_.find(id);
+  if (it == nodes_.end() || stopping_all_) return;
+  ManagedNode& n = *it->second;
+  n.policy.reset();
+  const NodeSpec* spec = config_.find(id);
+  if (spec != nullptr && *spec != n.spec) n.next_spec = *spec;
+  if (kv::cluster::has_process(n.state)) {
+    n.start_after_stop = true;
+    fire(n, NodeEvent::kStop);
+  } else {
+    fire(n, NodeEvent::kStart);
+  }
+}
+
+void Supervisor::set_change(int id, const std::string& what) {
+  if (auto it = nodes_.find(id); it != nodes_.end()) it->second->change = what;
+}
+
 void Supervisor::start_new_node(const NodeSpec& spec) {
   add_node(spec);
   ManagedNode& n = *nodes_.at(spec.id);
@@ -506,6 +710,8 @@ nlohmann::json Supervisor::node_json(const ManagedNode& n, Clock::time_point now
   if (n.state == NodeState::kBackoff) j["restart_in_ms"] = n.next_delay.count();
   j["answering"] = n.state == NodeState::kRunning;
   if (n.removing) j["removing"] = true;
+  if (!n.change.empty()) j["change"] = n.change;
+  if (n.join) j["joined"] = true;
   j["info"] = shown_info(n.info);
   return j;
 }
@@ -534,7 +740,8 @@ nlohmann::json Supervisor::status_json() const {
             {"dir", config_.dir},
             {"this_machine", locality_.describe()},
             {"uptime_s", seconds_since(started_at_, now)},
-            {"stopping", stopping_all_}}}};
+            {"stopping", stopping_all_},
+            {"changes", changes_->describe()}}}};
 }
 
 }  // namespace kv::cluster

@@ -6,6 +6,9 @@
 // reloaded configs by node id, and stops everything on request (SIGTERM to each process
 // group, SIGKILL after the stop timeout or at a second request). Nodes on other machines are
 // only probed (RemoteNodes); a reload that moves a node between machines stops or starts it.
+// In raft mode a reload changes the membership live, one node at a time (ChangeRunner:
+// membership_plan.h says what a reload turns into), and a rolling restart restarts every node
+// without ever leaving less than a majority up; the Supervisor is the runner's NodeHost.
 // Signals, the control socket and the config watch are wired by up_command; they call in
 // here. Single-threaded: every method runs on the loop's thread.
 #pragma once
@@ -22,6 +25,7 @@
 #include <set>
 #include <string>
 
+#include "cluster/change_runner.h"
 #include "cluster/cluster_config.h"
 #include "cluster/health_probe.h"
 #include "cluster/host_locality.h"
@@ -34,7 +38,7 @@
 
 namespace kv::cluster {
 
-class Supervisor {
+class Supervisor : private NodeHost {
  public:
   using Clock = net::EventLoop::Clock;
 
@@ -56,13 +60,20 @@ class Supervisor {
   bool stopping_all() const { return stopping_all_; }
 
   // Re-reads the config file and applies the difference (why: "file changed", "SIGHUP", ...).
-  // In raft mode a node's --peers lists every node, so adding or removing a node changes
-  // (and restarts) all of them; so does a new cluster secret.
   // An invalid file changes nothing and is reported in the stream. Returns the summary
   // ("reloaded: +node4 ~node2") or the error. quiet_if_unchanged: no event when nothing moved.
+  // Independent mode: added nodes start, removed ones stop, changed ones restart, at once.
+  // Raft mode (before and after, same secret): the changes are queued as membership
+  // operations (plan_reload) that run one at a time after this returns; nodes a failed
+  // operation left behind (a learner not promoted, a member not removed) are queued again.
+  // A changed secret or mode restarts every node at once, as nodes read both only at start.
   Result<std::string> reload(const std::string& why, bool quiet_if_unchanged);
   // Restarts one node (also re-arms a failed one). Accepts "2" or "node2".
   Result<std::string> restart_node(const std::string& which);
+  // Raft mode: queues a rolling restart of this machine's nodes (ChangeRunner); done runs
+  // once it ended (ok, or why it stopped). Refused (done not called) outside raft mode, while
+  // stopping, or when one is already queued.
+  Status rolling_restart(ChangeRunner::Finished done);
   // Reaps every exited child (call on SIGCHLD).
   void reap_children();
 
@@ -97,6 +108,8 @@ class Supervisor {
     bool removing = false;                    // dropped from the config: erase once stopped
     bool start_after_stop = false;            // restart requested: start again once stopped
     std::optional<NodeSpec> next_spec;        // the spec to start with after that stop
+    bool join = false;   // added live: started with --join (every start, until kvcluster exits)
+    std::string change;  // what a membership operation does to it: "joining", "leaving", ...
   };
 
   void fire(ManagedNode& n, NodeEvent event);
@@ -115,6 +128,26 @@ class Supervisor {
   // Stops nodes no longer ours (removed, or moved to another machine), restarts changed ones,
   // starts new ones. local: the ids of config_ to run here.
   void apply_local_changes(const ConfigDiff& diff, const std::set<int>& local);
+  // Raft mode: queues the membership operations from before to config_ (and retries of
+  // earlier ones that failed); starts and stops nothing itself.
+  // Returns what was queued: "add node4", ...
+  std::vector<std::string> queue_membership_changes(const ClusterConfig& before,
+                                                    const std::set<int>& local_before,
+                                                    const std::set<int>& local);
+
+  // NodeHost (change_runner.h), for the ChangeRunner.
+  std::optional<NodeAddress> address_of(int id) const override;
+  std::optional<NodeAddress> file_address(int id) const override;
+  std::vector<int> known_ids() const override;
+  std::vector<int> local_ids() const override;
+  pid_t answering_pid(int id) const override;
+  bool runs_process(int id) const override;
+  void start_joining(int id) override;
+  void stop_removed(int id) override;
+  void restart_member(int id) override;
+  void set_change(int id, const std::string& what) override;
+  std::chrono::milliseconds stop_timeout() const override { return config_.stop_timeout; }
+
   bool is_remote(int id) const { return remotes_.contains(id); }
   ManagedNode* find_node(const std::string& which);
   nlohmann::json node_json(const ManagedNode& n, Clock::time_point now) const;
@@ -127,6 +160,7 @@ class Supervisor {
   HostLocality locality_;
   std::map<int, std::unique_ptr<ManagedNode>> nodes_;  // by id; this machine's nodes only
   RemoteNodes remotes_;                                // the others: probed, never run
+  std::unique_ptr<ChangeRunner> changes_;  // raft mode: membership operations, one at a time
   bool stopping_all_ = false;
   std::function<void()> on_all_stopped_;
   Clock::time_point started_at_;

@@ -105,7 +105,8 @@ std::string remote_note(const ClusterConfig& config, const std::set<int>& local)
 }
 
 ControlServer::Reply handle_control(Supervisor* sup, net::EventLoop* loop,
-                                    const nlohmann::json& req) {
+                                    const nlohmann::json& req,
+                                    const ControlServer::Responder& later) {
   using nlohmann::json;
   std::string cmd = req.is_object() && req.contains("cmd") && req["cmd"].is_string()
                         ? req["cmd"].get<std::string>()
@@ -123,7 +124,14 @@ ControlServer::Reply handle_control(Supervisor* sup, net::EventLoop* loop,
   if (cmd == "restart") {
     std::string node =
         req.contains("node") && req["node"].is_string() ? req["node"].get<std::string>() : "";
-    return {answer(sup->restart_node(node)), false};
+    if (!node.empty()) return {answer(sup->restart_node(node)), false};
+    // No node: a rolling restart, answered once it is over.
+    Status queued = sup->rolling_restart([later](bool ok, const std::string& message) {
+      later(ok ? json{{"ok", true}, {"message", message}}
+               : json{{"ok", false}, {"error", message}});
+    });
+    if (!queued.ok()) return {json{{"ok", false}, {"error", queued.message()}}, false};
+    return {json(), false, true};
   }
   if (cmd == "down") {
     bool again = sup->stopping_all();
@@ -194,9 +202,10 @@ int run_up(const UpOptions& options) {
                                           std::move(secret), std::move(locality).value());
 
   std::string socket_path = control_socket_path(config.state_dir);
-  auto control = ControlServer::listen(&loop, socket_path, [&](const nlohmann::json& req) {
-    return handle_control(sup.get(), &loop, req);
-  });
+  auto control = ControlServer::listen(
+      &loop, socket_path, [&](const nlohmann::json& req, const ControlServer::Responder& later) {
+        return handle_control(sup.get(), &loop, req, later);
+      });
   if (!control.ok()) {
     report(ready_fd, "kvcluster: " + control.status().message() + "\n");
     return fail(control.status().message());

@@ -48,9 +48,32 @@ TEST_CASE("raft: all members answer and follow one leader: healthy, exit 0") {
                             {"up", 3},
                             {"leader", "node2"},
                             {"term", "5"},
+                            {"non_voters", json::array()},
                             {"exit_code", 0}});
   // One node is a cluster of one: its own majority.
   CHECK(raft({member(1, "leader", 1, 1)}).summary == "cluster: healthy, leader node1, term 1");
+}
+
+TEST_CASE("raft: only voters count; learners and joining nodes are listed, not counted") {
+  json joining = down(4, "stopped");
+  joining["change"] = "joining";
+  ClusterHealth h = raft({member(1, "leader", 1), member(2, "follower", 1),
+                          member(3, "follower", 1), member(5, "learner", 1), joining});
+  CHECK(h.level == HealthLevel::kHealthy);
+  CHECK(h.members == 3);
+  CHECK(h.up == 3);
+  CHECK(h.summary ==
+        "cluster: healthy, leader node1, term 5; not voting: node5 (learner), node4 (joining)");
+  CHECK(h.to_json()["non_voters"] == json{"node5", "node4"});
+  // A learner does not make up for a voter that is down.
+  ClusterHealth two_down =
+      raft({member(1, "leader", 1), down(2, "failed"), down(3, "failed"), member(4, "learner", 1)});
+  CHECK(two_down.exit_code() == 2);
+  CHECK(two_down.summary ==
+        "NO QUORUM: 1 of 3 members up (node2 failed, node3 failed); not voting: node4 (learner)");
+  // kvstore --join before it was added, and a removed node still running: not voters either.
+  CHECK(raft({member(1, "leader", 1), member(2, "joining", 0), member(3, "removed", 1)}).summary ==
+        "cluster: healthy, leader node1, term 5; not voting: node2 (joining), node3 (removed)");
 }
 
 TEST_CASE("raft: a majority up with a leader, but not all well: degraded, exit 1") {

@@ -1,13 +1,15 @@
 // fake_node: a stand-in for kvstore in the supervisor's tests (cluster.json "kvstore" points
 // here). It accepts (and ignores) kvstore's --data-dir/--fsync and the raft-mode
-// --id/--peers/--cluster-secret, takes --port and --bind (an IPv4 address, default 127.0.0.1),
+// --id/--peers/--cluster-secret/--join, takes --port and --bind (an IPv4 address, default
+// 127.0.0.1),
 // and what its INFO says about Raft: --role (follower), --term (7), --leader-id (2); "none"
 // leaves the field out. Then it does, in order:
 //   --print TEXT      a line on stdout          --eprint TEXT   a line on stderr
 //   --partial TEXT    TEXT on stdout, no '\n'   --lines N --line-bytes B
 //                     N lines of about B bytes as fast as possible, in writes that cut lines
 //                     anywhere: "L:<port>:<seq>:<B x one letter>:END"
-//   --listen          answer PING (+PONG) and INFO on --port
+//   --listen          answer PING (+PONG) and INFO on --port; AUTH and RAFT ... get +OK,
+//                     anything else -ERR
 //   --ignore-term     ignore SIGTERM (to test the SIGKILL after the stop timeout)
 //   --exit CODE       exit with CODE once the above is done
 //   --crash abort|segv
@@ -20,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -61,24 +64,49 @@ int listen_on(const std::string& bind, int port) {
   return fd;
 }
 
-// Answers every complete PING/INFO request in buf; keeps the rest.
+// The first request in buf as its arguments, erased from buf; false while incomplete.
+bool take_request(std::string* buf, std::vector<std::string>* argv) {
+  argv->clear();
+  size_t pos = 0;
+  auto line = [&](char type, long* value) {
+    if (pos >= buf->size() || (*buf)[pos] != type) return false;
+    size_t end = buf->find("\r\n", pos);
+    if (end == std::string::npos) return false;
+    *value = std::atol(buf->substr(pos + 1, end - pos - 1).c_str());
+    pos = end + 2;
+    return true;
+  };
+  long count = 0;
+  if (!line('*', &count)) return false;
+  for (long i = 0; i < count; ++i) {
+    long len = 0;
+    if (!line('$', &len) || pos + static_cast<size_t>(len) + 2 > buf->size()) return false;
+    argv->push_back(buf->substr(pos, static_cast<size_t>(len)));
+    pos += static_cast<size_t>(len) + 2;
+  }
+  buf->erase(0, pos);
+  return true;
+}
+
+// Answers every complete request in buf; keeps the rest.
 void answer(int fd, std::string* buf) {
-  static const std::string kPing = "*1\r\n$4\r\nPING\r\n";
-  static const std::string kInfo = "*1\r\n$4\r\nINFO\r\n";
-  for (;;) {
-    if (buf->compare(0, kPing.size(), kPing) == 0) {
+  std::vector<std::string> argv;
+  while (take_request(buf, &argv)) {
+    std::string cmd = argv.empty() ? "" : argv[0];
+    for (char& ch : cmd) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (cmd == "PING") {
       write_all(fd, "+PONG\r\n");
-      buf->erase(0, kPing.size());
-    } else if (buf->compare(0, kInfo.size(), kInfo) == 0) {
+    } else if (cmd == "INFO") {
       std::string info = "# Server\r\nprocess_id:" + std::to_string(::getpid()) +
                          "\r\nuptime_in_seconds:3\r\n\r\n# Raft\r\n";
       if (g_raft.role != "none") info += "role:" + g_raft.role + "\r\n";
       if (g_raft.term != "none") info += "term:" + g_raft.term + "\r\n";
       if (g_raft.leader_id != "none") info += "leader_id:" + g_raft.leader_id + "\r\n";
       write_all(fd, "$" + std::to_string(info.size()) + "\r\n" + info + "\r\n");
-      buf->erase(0, kInfo.size());
+    } else if (cmd == "AUTH" || cmd == "RAFT") {
+      write_all(fd, "+OK\r\n");
     } else {
-      return;
+      write_all(fd, "-ERR unknown command\r\n");
     }
   }
 }
@@ -140,6 +168,7 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto next = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : ""; };
+    if (a == "--join") continue;  // accepted and ignored, like --id and --peers
     if (a == "--port")
       port = std::atoi(next().c_str());
     else if (a == "--data-dir" || a == "--fsync" || a == "--id" || a == "--peers" ||

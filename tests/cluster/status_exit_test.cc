@@ -112,7 +112,7 @@ TEST_CASE("bad flags: exit 64 (EX_USAGE) with one line, for every command") {
   for (const auto& args : std::vector<std::vector<std::string>>{{"status", "--bogus"},
                                                                 {"up", "--bogus"},
                                                                 {"down", "extra"},
-                                                                {"restart"},
+                                                                {"restart", "1", "2"},
                                                                 {"--local-hosts", "a,,b", "status"},
                                                                 {"nosuchcommand"}}) {
     CommandResult r = c.kvcluster(args);

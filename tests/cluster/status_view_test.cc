@@ -77,5 +77,27 @@ TEST_CASE("raft columns: every role, leader_id 0 as -, the commit index") {
   CHECK(leader_from_info({{"leader_id", "12"}}) == "node12");
 }
 
+TEST_CASE("membership changes under way: a line per node it touches, then the queue") {
+  nlohmann::json status = {{"nodes",
+                            {{{"name", "node4"},
+                              {"port", 9004},
+                              {"pid", nullptr},
+                              {"state", "stopped"},
+                              {"uptime_s", nullptr},
+                              {"restarts", 0},
+                              {"last_exit", nullptr},
+                              {"change", "joining"},
+                              {"info", nlohmann::json::object()}}}},
+                           {"supervisor",
+                            {{"changes",
+                              {"add node4 (added to cluster.json): waiting for it to catch up",
+                               "queued: remove node3 (removed from cluster.json)"}}}}};
+  std::string table = format_status_table(status);
+  CHECK(table.find("node4: joining the group (a learner until it caught up, then a voter)\n"
+                   "change: add node4 (added to cluster.json): waiting for it to catch up\n"
+                   "change: queued: remove node3 (removed from cluster.json)\n") !=
+        std::string::npos);
+}
+
 }  // namespace
 }  // namespace kv::cluster
