@@ -1,6 +1,7 @@
 // kv_chaos: the chaos test of kvcluster (our Jepsen). Starts a throwaway 3-node cluster under
-// kvcluster, runs concurrent clients against random nodes while killing and pausing nodes,
-// then checks the history for linearizability and lost writes. See chaos_run.h.
+// kvcluster, runs concurrent clients against random nodes while killing and pausing nodes and
+// changing the membership, then checks the history for linearizability and lost writes. See
+// chaos_run.h.
 // Exit codes: 0 linearizable, 1 violation or lost write, 2 usage/setup error or interrupted,
 // 3 inconclusive (checker budget exceeded, or no final reads because the cluster stayed down).
 #include <signal.h>
@@ -48,10 +49,10 @@ int main(int argc, char** argv) {
   kv::chaos::RunOptions o;
   CLI::App app{
       "kv_chaos: starts a throwaway kvcluster (3 nodes, free ports, temp dir), runs concurrent "
-      "clients doing GET/SET/INCR against random nodes while killing and pausing nodes, then "
-      "heals, reads every key and checks the whole history for linearizability and lost "
-      "writes.\nExit: 0 linearizable, 1 violation or lost write, 2 usage/setup error, "
-      "3 inconclusive."};
+      "clients doing GET/SET/INCR against random nodes while killing and pausing nodes and (raft "
+      "mode) replacing members through cluster.json, then heals, reads every key and checks the "
+      "whole history for linearizability and lost writes.\nExit: 0 linearizable, 1 violation or "
+      "lost write, 2 usage/setup error, 3 inconclusive."};
   double duration_s = 60, fault_interval_s = 5, setup_timeout_s = 30, check_s = 30;
   int64_t op_timeout_ms = 1500;
   std::string faults = "all";
@@ -75,7 +76,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000));
   app.add_option("--faults", faults,
                  "all, none, or a comma list of kill-leader, kill-random, pause-leader, "
-                 "pause-random (one at a time, healed before the next)")
+                 "pause-random, membership (one at a time, healed before the next; membership: "
+                 "a new node joins through a cluster.json edit, then another one, sometimes the "
+                 "leader, is removed; raft mode only, left out of all otherwise)")
       ->capture_default_str();
   app.add_option("--fault-interval", fault_interval_s, "Seconds from one fault to the next")
       ->capture_default_str()
@@ -116,7 +119,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kv::chaos::kExitSetupError;
   }
 
-  auto kinds = kv::chaos::parse_fault_list(faults);
+  auto kinds = kv::chaos::parse_fault_list(faults, o.cluster.mode == "raft");
   if (!kinds.ok()) {
     std::fprintf(stderr, "kv_chaos: --faults: %s\n", kinds.status().message().c_str());
     return kv::chaos::kExitSetupError;

@@ -49,6 +49,37 @@ std::string format_ops(const KindCounts& counts) {
   return s;
 }
 
+std::string describe_change(const MembershipChange& c) {
+  std::string s = change_label(c);
+  if (c.add && c.port != 0) s += fmt::format(" (port {})", c.port);
+  if (!c.add && c.was_leader) s += " (leader)";
+  if (c.done) {
+    s += fmt::format(" {} after {}", c.add ? "voter" : "removed and stopped",
+                     ms(c.end_ns - c.start_ns));
+  } else {
+    s += " FAILED: " + c.note;
+  }
+  if (c.reloads > 0) s += fmt::format(", {} reload retries", c.reloads);
+  return s;
+}
+
+// "membership changes: +node4 -node2 +node5 -node1" and one line per change that failed.
+std::string format_membership(const std::vector<FaultEvent>& events) {
+  std::string done, failed;
+  for (const FaultEvent& e : events) {
+    for (const MembershipChange& c : e.changes) {
+      if (c.done) {
+        done += (done.empty() ? "" : " ") + change_label(c);
+      } else {
+        failed += fmt::format("membership change failed: {} at {}: {}\n", change_label(c),
+                              seconds(c.start_ns), c.note);
+      }
+    }
+  }
+  if (done.empty() && failed.empty()) return "";
+  return fmt::format("membership changes: {}\n", done.empty() ? "none done" : done) + failed;
+}
+
 std::string format_faults(const std::vector<FaultEvent>& events) {
   std::map<std::string, int> applied;
   int skipped = 0;
@@ -70,7 +101,13 @@ std::string format_faults(const std::vector<FaultEvent>& events) {
   if (skipped > 0) s += fmt::format(", {} skipped", skipped);
   s += "\n";
   for (const FaultEvent& e : events) {
-    if (e.applied) {
+    if (e.kind == FaultKind::kMembership) {
+      std::string changes;
+      for (const MembershipChange& c : e.changes) {
+        changes += (changes.empty() ? "" : "; ") + describe_change(c);
+      }
+      s += fmt::format("  [{:>6}] {:<12} {}\n", seconds(e.start_ns), to_string(e.kind), changes);
+    } else if (e.applied) {
       s += fmt::format("  [{:>6}] {:<12} node{} pid {} ({})", seconds(e.start_ns),
                        to_string(e.kind), e.node, e.pid, e.note);
       if (is_pause(e.kind)) s += fmt::format(", resumed after {}", ms(e.end_ns - e.start_ns));
@@ -79,7 +116,7 @@ std::string format_faults(const std::vector<FaultEvent>& events) {
       s += fmt::format("  [{:>6}] {:<12} {}\n", seconds(e.start_ns), to_string(e.kind), e.note);
     }
   }
-  return s;
+  return s + format_membership(events);
 }
 
 std::string format_failovers(const std::vector<Failover>& failovers) {

@@ -109,7 +109,8 @@ FinalReads read_final_values(const ClusterDriver& driver, const std::vector<std:
         auto leader = driver.wait_for_leader(deadline);
         if (!leader.ok()) break;
         last_leader = leader.value();
-        const NodeEndpoint* node = driver.endpoint(leader->id);
+        const std::optional<NodeEndpoint> node = driver.endpoint(leader->id);
+        if (!node) continue;
         auto c = client::Client::connect(node->host, node->port, op_timeout);
         if (!c.ok()) {
           std::this_thread::sleep_for(milliseconds(50));
@@ -203,14 +204,15 @@ bool Run::run_workload(History* history, std::vector<FaultEvent>* events) {
   schedule.duration = o_.duration;
   schedule.interval = o_.fault_interval;
   FaultInjector injector(driver_.get(), plan_faults(o_.faults, schedule, o_.seed), epoch_,
-                         o_.verbose);
+                         o_.verbose, static_cast<size_t>(o_.cluster.nodes), interrupted_);
   std::vector<std::unique_ptr<ClientWorker>> workers;
   for (int i = 0; i < o_.clients; ++i) {
     WorkerOptions w;
     w.client = static_cast<uint32_t>(i);
     w.seed = o_.seed * 1000003 + static_cast<uint64_t>(i) + 1;
     w.op_timeout = o_.op_timeout;
-    workers.push_back(std::make_unique<ClientWorker>(w, workload_, driver_->nodes(), epoch_));
+    workers.push_back(
+        std::make_unique<ClientWorker>(w, workload_, &driver_->live_nodes(), epoch_));
   }
   const Clock::time_point until = epoch_ + o_.duration;
   {

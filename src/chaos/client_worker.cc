@@ -10,13 +10,9 @@ namespace {
 constexpr std::chrono::milliseconds kRetryDelay{20};
 }  // namespace
 
-ClientWorker::ClientWorker(WorkerOptions options, const Workload& workload,
-                           std::vector<NodeEndpoint> nodes, Clock::time_point epoch)
-    : options_(options),
-      workload_(workload),
-      nodes_(std::move(nodes)),
-      epoch_(epoch),
-      rng_(options.seed) {}
+ClientWorker::ClientWorker(WorkerOptions options, const Workload& workload, const NodeSet* nodes,
+                           Clock::time_point epoch)
+    : options_(options), workload_(workload), nodes_(nodes), epoch_(epoch), rng_(options.seed) {}
 
 int64_t ClientWorker::now_ns() const {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - epoch_).count();
@@ -24,9 +20,9 @@ int64_t ClientWorker::now_ns() const {
 
 bool ClientWorker::ensure_connected() {
   if (conn_) return true;
-  const NodeEndpoint& node =
-      nodes_[std::uniform_int_distribution<size_t>(0, nodes_.size() - 1)(rng_)];
-  auto c = client::Client::connect(node.host, node.port, options_.connect_timeout);
+  const std::optional<NodeEndpoint> node = nodes_->pick(rng_());
+  if (!node) return false;
+  auto c = client::Client::connect(node->host, node->port, options_.connect_timeout);
   if (!c.ok()) return false;
   c->set_timeout(options_.op_timeout);
   conn_.emplace(std::move(c).value());

@@ -1,8 +1,9 @@
-// ClientWorker: one chaos client, run on its own thread. It connects to a random node, issues
-// the workload's operations one at a time and records each with its invoke and complete
-// times and its outcome (workload.h classify_reply). After any operation that is not ok it
-// reconnects, possibly to another node: a late reply to a timed-out request must never be
-// taken for the next one's. The history it records is read only after the thread is joined.
+// ClientWorker: one chaos client, run on its own thread. It connects to a random live node
+// (the set changes when a membership fault adds or removes one), issues the workload's
+// operations one at a time and records each with its invoke and complete times and its
+// outcome (workload.h classify_reply). After any operation that is not ok it reconnects,
+// possibly to another node: a late reply to a timed-out request must never be taken for the
+// next one's. The history it records is read only after the thread is joined.
 #pragma once
 
 #include <atomic>
@@ -13,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "chaos/cluster_driver.h"
 #include "chaos/history.h"
+#include "chaos/node_set.h"
 #include "chaos/workload.h"
 #include "client/client.h"
 
@@ -33,7 +34,8 @@ class ClientWorker {
   using Clock = std::chrono::steady_clock;
 
   // epoch: time zero of the history (shared by every client and the fault injector).
-  ClientWorker(WorkerOptions options, const Workload& workload, std::vector<NodeEndpoint> nodes,
+  // nodes: where to connect, read at each connect; must outlive the worker.
+  ClientWorker(WorkerOptions options, const Workload& workload, const NodeSet* nodes,
                Clock::time_point epoch);
 
   // Runs until *stop is true or `until` passes (an operation in flight finishes first, within
@@ -49,7 +51,7 @@ class ClientWorker {
 
   WorkerOptions options_;
   const Workload& workload_;
-  std::vector<NodeEndpoint> nodes_;
+  const NodeSet* nodes_;
   Clock::time_point epoch_;
   std::mt19937_64 rng_;
   std::optional<client::Client> conn_;

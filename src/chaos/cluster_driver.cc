@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -23,7 +24,6 @@ namespace fs = std::filesystem;
 using protocol::Reply;
 using std::chrono::milliseconds;
 
-constexpr milliseconds kStopTimeout{3000};  // cluster.json stop_timeout_ms
 constexpr milliseconds kStatusTimeout{5000};
 constexpr milliseconds kPollInterval{50};
 
@@ -35,14 +35,6 @@ Result<std::string> make_temp_dir() {
     return Status::IOError(fmt::format("mkdtemp {}: {}", tmpl, std::strerror(errno)));
   }
   return tmpl;
-}
-
-Status write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return Status::IOError(fmt::format("{}: cannot write", path));
-  return Status::OK();
 }
 
 // PING and INFO over a fresh connection. IOError on anything but +PONG and a bulk INFO.
@@ -77,30 +69,6 @@ int64_t to_int(const std::map<std::string, std::string>& m, const char* key) {
 
 }  // namespace
 
-nlohmann::json make_cluster_json(const ClusterSpec& spec, const std::vector<uint16_t>& ports) {
-  nlohmann::json nodes = nlohmann::json::array();
-  for (int i = 0; i < spec.nodes; ++i) {
-    nlohmann::json node = {{"id", i + 1},
-                           {"port", ports.at(static_cast<size_t>(i))},
-                           {"data_dir", fmt::format("node{}", i + 1)}};
-    if (spec.unsafe_local_reads) node["args"] = {"--unsafe-local-reads"};
-    nodes.push_back(node);
-  }
-  return {{"_comment", "written by kv_chaos for one run"},
-          {"mode", spec.mode},
-          {"kvstore", spec.kvstore},
-          {"fsync", "always"},
-          // Restart a killed node quickly and never give up on it: the run kills nodes often.
-          {"restart",
-           {{"initial_backoff_ms", 50},
-            {"max_backoff_ms", 500},
-            {"healthy_after_ms", 2000},
-            {"max_failures", 1000}}},
-          {"probe", {{"interval_ms", 200}, {"timeout_ms", 500}, {"failures", 3}}},
-          {"stop_timeout_ms", kStopTimeout.count()},
-          {"nodes", nodes}};
-}
-
 std::map<std::string, std::string> parse_info(const std::string& text) {
   std::map<std::string, std::string> fields;
   std::istringstream in(text);
@@ -115,7 +83,32 @@ std::map<std::string, std::string> parse_info(const std::string& text) {
   return fields;
 }
 
-Result<std::map<int, SupervisedNode>> parse_status(const std::string& json_text) {
+std::vector<int> parse_id_list(const std::string& text) {
+  std::vector<int> ids;
+  std::istringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      size_t used = 0;
+      const int id = std::stoi(item, &used);
+      if (used == item.size()) ids.push_back(id);
+    } catch (const std::exception&) {
+      // not a number: skipped
+    }
+  }
+  return ids;
+}
+
+bool NodeView::is_voter(int node) const {
+  return std::find(voters.begin(), voters.end(), node) != voters.end();
+}
+
+bool NodeView::is_member(int node) const {
+  return is_voter(node) || std::find(learners.begin(), learners.end(), node) != learners.end();
+}
+
+Result<std::map<int, SupervisedNode>> parse_status(const std::string& json_text,
+                                                   size_t* changes_in_progress) {
   nlohmann::json doc = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("nodes") ||
       !doc["nodes"].is_array()) {
@@ -139,15 +132,31 @@ Result<std::map<int, SupervisedNode>> parse_status(const std::string& json_text)
     }
     nodes[n["id"].get<int>()] = node;
   }
+  if (changes_in_progress != nullptr) {
+    *changes_in_progress = 0;
+    if (auto sup = doc.find("supervisor"); sup != doc.end() && sup->is_object()) {
+      if (auto c = sup->find("changes"); c != sup->end() && c->is_array()) {
+        *changes_in_progress = c->size();
+      }
+    }
+  }
   return nodes;
 }
 
-ClusterDriver::ClusterDriver(ClusterSpec spec, std::string dir, std::vector<NodeEndpoint> nodes)
+ClusterDriver::ClusterDriver(ClusterSpec spec, std::string dir,
+                             const std::vector<NodeEndpoint>& nodes, nlohmann::json config)
     : spec_(std::move(spec)),
       dir_(std::move(dir)),
       config_path_(dir_ + "/cluster.json"),
       output_path_(dir_ + "/kvcluster.log"),
-      nodes_(std::move(nodes)) {}
+      live_(nodes),
+      known_(nodes),
+      config_(std::move(config)) {
+  for (const NodeEndpoint& n : nodes) {
+    next_id_ = std::max(next_id_, n.id + 1);
+    used_ports_.insert(n.port);
+  }
+}
 
 Result<std::unique_ptr<ClusterDriver>> ClusterDriver::start(const ClusterSpec& spec) {
   auto ports = pick_free_ports(static_cast<size_t>(spec.nodes));
@@ -158,9 +167,9 @@ Result<std::unique_ptr<ClusterDriver>> ClusterDriver::start(const ClusterSpec& s
   for (int i = 0; i < spec.nodes; ++i) {
     nodes.push_back({i + 1, "127.0.0.1", ports.value()[static_cast<size_t>(i)]});
   }
-  std::unique_ptr<ClusterDriver> d(new ClusterDriver(spec, dir.value(), std::move(nodes)));
-  if (Status s = write_text(d->config_path_, make_cluster_json(spec, ports.value()).dump(2) + "\n");
-      !s.ok()) {
+  std::unique_ptr<ClusterDriver> d(
+      new ClusterDriver(spec, dir.value(), nodes, make_cluster_json(spec, ports.value())));
+  if (Status s = write_file_atomically(d->config_path_, d->config_.dump(2) + "\n"); !s.ok()) {
     d->shutdown(false);
     return s;
   }
@@ -180,13 +189,6 @@ Result<std::unique_ptr<ClusterDriver>> ClusterDriver::start(const ClusterSpec& s
 }
 
 ClusterDriver::~ClusterDriver() { shutdown(false); }
-
-const NodeEndpoint* ClusterDriver::endpoint(int id) const {
-  for (const NodeEndpoint& n : nodes_) {
-    if (n.id == id) return &n;
-  }
-  return nullptr;
-}
 
 bool ClusterDriver::kvcluster_running(std::string* why) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -214,8 +216,8 @@ std::string ClusterDriver::output_tail(size_t max_lines) const {
 }
 
 Result<NodeView> ClusterDriver::view(int id, milliseconds timeout) const {
-  const NodeEndpoint* node = endpoint(id);
-  if (node == nullptr) return Status::InvalidArgument(fmt::format("no node {}", id));
+  const std::optional<NodeEndpoint> node = endpoint(id);
+  if (!node) return Status::InvalidArgument(fmt::format("no node {}", id));
   auto info = ping_and_info(*node, timeout);
   if (!info.ok()) return info.status();
   const auto fields = parse_info(info.value());
@@ -225,12 +227,16 @@ Result<NodeView> ClusterDriver::view(int id, milliseconds timeout) const {
   v.term = to_int(fields, "term");
   v.leader_id = to_int(fields, "leader_id");
   v.process_id = static_cast<pid_t>(to_int(fields, "process_id"));
+  if (auto it = fields.find("voters"); it != fields.end()) v.voters = parse_id_list(it->second);
+  if (auto it = fields.find("learners"); it != fields.end()) {
+    v.learners = parse_id_list(it->second);
+  }
   return v;
 }
 
 Result<NodeView> ClusterDriver::find_leader(milliseconds per_node_timeout) const {
   std::optional<NodeView> best;
-  for (const NodeEndpoint& n : nodes_) {
+  for (const NodeEndpoint& n : known_nodes()) {
     auto v = view(n.id, per_node_timeout);
     if (!v.ok() || v->role != "leader") continue;
     if (!best || v->term > best->term) best = v.value();
@@ -258,7 +264,8 @@ Status ClusterDriver::wait_ready(Clock::time_point deadline, const std::atomic<b
     std::vector<std::string> problems;
     bool leader = false;
     std::map<int, pid_t> reported;  // INFO process_id per node
-    for (const NodeEndpoint& n : nodes_) {
+    const std::vector<NodeEndpoint> live = nodes();
+    for (const NodeEndpoint& n : live) {
       auto v = view(n.id, milliseconds(300));
       if (!v.ok()) {
         problems.push_back(fmt::format("node{}: {}", n.id, v.status().message()));
@@ -269,7 +276,7 @@ Status ClusterDriver::wait_ready(Clock::time_point deadline, const std::atomic<b
     }
     if (problems.empty() && !leader) problems.push_back("no node reports role:leader");
     if (problems.empty()) {
-      problems = pid_problems(reported);
+      problems = pid_problems(live, reported);
       if (problems.empty()) return Status::OK();
     } else if (Clock::now() >= next_status) {
       // Not up yet: a node that keeps exiting will not be, however long we wait.
@@ -294,11 +301,12 @@ Status ClusterDriver::wait_ready(Clock::time_point deadline, const std::atomic<b
   }
 }
 
-std::vector<std::string> ClusterDriver::pid_problems(const std::map<int, pid_t>& reported) {
+std::vector<std::string> ClusterDriver::pid_problems(const std::vector<NodeEndpoint>& live,
+                                                     const std::map<int, pid_t>& reported) {
   auto nodes = supervised();
   if (!nodes.ok()) return {nodes.status().message()};
   std::vector<std::string> problems;
-  for (const NodeEndpoint& n : nodes_) {
+  for (const NodeEndpoint& n : live) {
     auto it = nodes->find(n.id);
     auto info = reported.find(n.id);
     if (it == nodes->end() || it->second.pid == 0 || info == reported.end() ||
@@ -309,10 +317,10 @@ std::vector<std::string> ClusterDriver::pid_problems(const std::map<int, pid_t>&
   return problems;
 }
 
-Result<std::map<int, SupervisedNode>> ClusterDriver::supervised() {
+Result<std::map<int, SupervisedNode>> ClusterDriver::supervised(size_t* changes_in_progress) {
   auto out = run_command({spec_.kvcluster, "-c", config_path_, "status", "--json"}, kStatusTimeout);
   if (!out.ok()) return out.status();
-  auto nodes = parse_status(out->out);
+  auto nodes = parse_status(out->out, changes_in_progress);
   if (!nodes.ok()) return nodes.status();
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [id, node] : nodes.value()) {
@@ -322,6 +330,68 @@ Result<std::map<int, SupervisedNode>> ClusterDriver::supervised() {
     }
   }
   return nodes;
+}
+
+Status ClusterDriver::reload() {
+  auto out = run_command({spec_.kvcluster, "-c", config_path_, "reload"}, kStatusTimeout);
+  if (!out.ok()) return out.status();
+  if (!WIFEXITED(out->wait_status) || WEXITSTATUS(out->wait_status) != 0) {
+    return Status::IOError("kvcluster reload: " + describe_wait_status(out->wait_status));
+  }
+  return Status::OK();
+}
+
+Result<NodeEndpoint> ClusterDriver::new_endpoint() {
+  std::lock_guard<std::mutex> lock(config_mu_);
+  // A port of an earlier (removed) node may be free again: never hand it out twice, so that
+  // nothing stale (a peer link, a client) can reach the new node by the old one's address.
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    auto ports = pick_free_ports(1);
+    if (!ports.ok()) return ports.status();
+    const uint16_t port = ports.value()[0];
+    if (used_ports_.count(port) != 0) continue;
+    used_ports_.insert(port);
+    return NodeEndpoint{next_id_++, "127.0.0.1", port};
+  }
+  return Status::IOError("no free port that no node of this run used");
+}
+
+Status ClusterDriver::add_to_file(const NodeEndpoint& node) {
+  std::lock_guard<std::mutex> lock(config_mu_);
+  auto next = with_node_added(config_, node_entry(spec_, node.id, node.port));
+  if (!next.ok()) return next.status();
+  // Known first: from the moment kvcluster sees the file, the node may be asked about.
+  known_.add(node);
+  if (Status s = write_file_atomically(config_path_, next->dump(2) + "\n"); !s.ok()) {
+    known_.remove(node.id);
+    return s;
+  }
+  config_ = std::move(next).value();
+  return Status::OK();
+}
+
+Status ClusterDriver::remove_from_file(int id) {
+  std::lock_guard<std::mutex> lock(config_mu_);
+  auto next = with_node_removed(config_, id);
+  if (!next.ok()) return next.status();
+  // Out of the clients' and faults' picks before kvcluster hears of it.
+  const std::optional<NodeEndpoint> was_live = live_.find(id);
+  live_.remove(id);
+  if (Status s = write_file_atomically(config_path_, next->dump(2) + "\n"); !s.ok()) {
+    if (was_live) live_.add(*was_live);
+    return s;
+  }
+  config_ = std::move(next).value();
+  return Status::OK();
+}
+
+void ClusterDriver::make_live(int id) {
+  if (auto node = known_.find(id)) live_.add(*node);
+}
+
+void ClusterDriver::forget(int id) {
+  live_.remove(id);
+  known_.remove(id);
 }
 
 Result<ProcessIdentity> ClusterDriver::node_process(int id) {
@@ -393,7 +463,7 @@ void ClusterDriver::shutdown(bool keep_dir) {
   if (kvcluster_running()) {
     (void)supervised();  // learn the newest node pids before they are stopped
     ::kill(kvcluster_pid_, SIGTERM);
-    auto status = wait_for_exit(kvcluster_pid_, kStopTimeout + milliseconds(3000));
+    auto status = wait_for_exit(kvcluster_pid_, kNodeStopTimeout + milliseconds(3000));
     if (!status) {
       ::kill(kvcluster_pid_, SIGKILL);
       status = wait_for_exit(kvcluster_pid_, milliseconds(5000));

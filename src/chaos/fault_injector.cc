@@ -10,9 +10,25 @@ namespace kv::chaos {
 
 using std::chrono::milliseconds;
 
+int pick_removal(const std::vector<int>& live, int added, size_t min_voters, uint64_t seed) {
+  std::vector<int> candidates;
+  for (int id : live) {
+    if (id != added) candidates.push_back(id);
+  }
+  if (candidates.empty() || live.size() <= min_voters) return 0;
+  std::mt19937_64 rng(seed);
+  return candidates[std::uniform_int_distribution<size_t>(0, candidates.size() - 1)(rng)];
+}
+
 FaultInjector::FaultInjector(ClusterDriver* driver, std::vector<ScheduledFault> plan,
-                             Clock::time_point epoch, bool verbose)
-    : driver_(driver), plan_(std::move(plan)), epoch_(epoch), verbose_(verbose) {}
+                             Clock::time_point epoch, bool verbose, size_t min_voters,
+                             const std::atomic<bool>* abort)
+    : driver_(driver),
+      plan_(std::move(plan)),
+      epoch_(epoch),
+      verbose_(verbose),
+      min_voters_(min_voters),
+      membership_(driver, epoch, MembershipFault::Settings{}, abort) {}
 
 int64_t FaultInjector::now_ns() const {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - epoch_).count();
@@ -47,14 +63,41 @@ int FaultInjector::pick_victim(const ScheduledFault& fault, std::string* note) {
     *note = fmt::format("leader, term {}", leader->term);
     return leader->id;
   }
-  const auto& nodes = driver_->nodes();
+  const std::vector<NodeEndpoint> nodes = driver_->nodes();
+  if (nodes.empty()) {
+    *note = "skipped: no live node";
+    return 0;
+  }
   std::mt19937_64 rng(fault.victim_seed);
   const int id = nodes[std::uniform_int_distribution<size_t>(0, nodes.size() - 1)(rng)].id;
   *note = "random node";
   return id;
 }
 
+void FaultInjector::inject_membership(const ScheduledFault& fault) {
+  FaultEvent e;
+  e.kind = fault.kind;
+  e.start_ns = now_ns();
+  const MembershipChange add = membership_.add_node();
+  print(add);
+  e.changes.push_back(add);
+  e.node = add.node;
+  if (add.done) {
+    const int victim =
+        pick_removal(driver_->live_nodes().ids(), add.node, min_voters_, fault.victim_seed);
+    if (victim != 0) {
+      const MembershipChange removal = membership_.remove_node(victim);
+      print(removal);
+      e.changes.push_back(removal);
+    }
+  }
+  for (const MembershipChange& c : e.changes) e.applied = e.applied || c.done;
+  e.end_ns = now_ns();
+  events_.push_back(e);
+}
+
 void FaultInjector::inject(const ScheduledFault& fault) {
+  if (fault.kind == FaultKind::kMembership) return inject_membership(fault);
   FaultEvent e;
   e.kind = fault.kind;
   std::string note;
@@ -96,6 +139,23 @@ void FaultInjector::inject(const ScheduledFault& fault) {
     std::fflush(stdout);
   }
   events_.push_back(e);
+}
+
+void FaultInjector::print(const MembershipChange& c) const {
+  if (!verbose_) return;
+  std::string what = change_label(c);
+  if (c.add) what += fmt::format(" (port {})", c.port);
+  if (c.was_leader) what += " (leader)";
+  const int64_t took_ms = (c.end_ns - c.start_ns) / 1'000'000;
+  if (c.done) {
+    what += fmt::format(": {} after {} ms", c.add ? "voter" : "removed and stopped", took_ms);
+  } else {
+    what += fmt::format(": NOT {}: {}", c.add ? "added" : "removed", c.note);
+  }
+  if (c.reloads > 0) what += fmt::format(" ({} kvcluster reload retries)", c.reloads);
+  std::printf("[%6.1fs] %-12s %s\n", static_cast<double>(c.start_ns) / 1e9, "membership",
+              what.c_str());
+  std::fflush(stdout);
 }
 
 void FaultInjector::print(const FaultEvent& e, const std::string& what) const {

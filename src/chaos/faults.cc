@@ -7,7 +7,8 @@ namespace kv::chaos {
 namespace {
 
 constexpr FaultKind kAllKinds[] = {FaultKind::kKillLeader, FaultKind::kKillRandom,
-                                   FaultKind::kPauseLeader, FaultKind::kPauseRandom};
+                                   FaultKind::kPauseLeader, FaultKind::kPauseRandom,
+                                   FaultKind::kMembership};
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
@@ -27,6 +28,8 @@ std::string_view to_string(FaultKind kind) {
       return "pause-leader";
     case FaultKind::kPauseRandom:
       return "pause-random";
+    case FaultKind::kMembership:
+      return "membership";
   }
   return "?";
 }
@@ -39,13 +42,19 @@ bool is_pause(FaultKind kind) {
   return kind == FaultKind::kPauseLeader || kind == FaultKind::kPauseRandom;
 }
 
-std::vector<FaultKind> all_fault_kinds() {
-  return std::vector<FaultKind>(std::begin(kAllKinds), std::end(kAllKinds));
+bool needs_raft(FaultKind kind) { return kind == FaultKind::kMembership; }
+
+std::vector<FaultKind> all_fault_kinds(bool raft) {
+  std::vector<FaultKind> kinds;
+  for (FaultKind k : kAllKinds) {
+    if (raft || !needs_raft(k)) kinds.push_back(k);
+  }
+  return kinds;
 }
 
-Result<std::vector<FaultKind>> parse_fault_list(std::string_view text) {
+Result<std::vector<FaultKind>> parse_fault_list(std::string_view text, bool raft) {
   text = trim(text);
-  if (text == "all") return all_fault_kinds();
+  if (text == "all") return all_fault_kinds(raft);
   std::vector<FaultKind> kinds;
   if (text == "none") return kinds;
   while (true) {
@@ -59,7 +68,11 @@ Result<std::vector<FaultKind>> parse_fault_list(std::string_view text) {
       return Status::InvalidArgument(
           "unknown fault '" + std::string(name) +
           "' (known: all, none, or a list of kill-leader, kill-random, pause-leader, "
-          "pause-random)");
+          "pause-random, membership)");
+    }
+    if (!raft && needs_raft(*found)) {
+      return Status::InvalidArgument("fault '" + std::string(name) +
+                                     "' changes the raft membership: it needs --mode raft");
     }
     if (std::find(kinds.begin(), kinds.end(), *found) == kinds.end()) kinds.push_back(*found);
     if (comma == std::string_view::npos) break;

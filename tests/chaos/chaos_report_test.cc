@@ -97,5 +97,48 @@ TEST_CASE("report: checker budget exceeded or no final reads is INCONCLUSIVE, ex
   CHECK(contains(text, "the cluster did not recover"));
 }
 
+TEST_CASE("report: membership faults list their changes and how long each took") {
+  RunReport r = clean_report();
+  r.faults = "membership";
+  FaultEvent swap;
+  swap.kind = FaultKind::kMembership;
+  swap.start_ns = 5'000'000'000;
+  swap.applied = true;
+  MembershipChange add;
+  add.node = 4;
+  add.port = 40123;
+  add.start_ns = 5'000'000'000;
+  add.end_ns = 5'812'000'000;
+  add.done = true;
+  MembershipChange removal;
+  removal.add = false;
+  removal.node = 2;
+  removal.was_leader = true;
+  removal.start_ns = 5'900'000'000;
+  removal.end_ns = 7'000'000'000;
+  removal.done = true;
+  removal.reloads = 1;
+  swap.changes = {add, removal};
+  FaultEvent stuck;
+  stuck.kind = FaultKind::kMembership;
+  stuck.start_ns = 10'000'000'000;
+  MembershipChange failed;
+  failed.node = 5;
+  failed.start_ns = 10'000'000'000;
+  failed.note = "not done within 30 s";
+  stuck.changes = {failed};
+  r.fault_events = {swap, stuck};
+
+  const std::string text = format_report(r);
+  CHECK(contains(text, "faults: 1 injected (membership 1), 1 skipped"));
+  CHECK(contains(text,
+                 "membership   +node4 (port 40123) voter after 812 ms; -node2 (leader) "
+                 "removed and stopped after 1100 ms, 1 reload retries\n"));
+  CHECK(contains(text, "membership changes: +node4 -node2\n"));
+  CHECK(contains(text, "membership change failed: +node5 at 10.0s: not done within 30 s\n"));
+  // A change that did not happen is reported, but the verdict is the checker's.
+  CHECK(verdict_of(r) == RunVerdict::kLinearizable);
+}
+
 }  // namespace
 }  // namespace kv::chaos

@@ -89,6 +89,36 @@ TEST_CASE("parse_status: pid, state, restarts and last exit per node") {
   CHECK_FALSE(parse_status(R"({"supervisor":null})").ok());
 }
 
+TEST_CASE("parse_status: membership changes kvcluster is running or has queued") {
+  size_t changes = 99;
+  auto nodes = parse_status(
+      R"({"nodes":[{"id":1,"pid":100},{"id":4,"pid":400,"removing":true}],)"
+      R"("supervisor":{"pid":50,"changes":["remove node4 (...): RAFT REMOVE","queued: add node5"]}})",
+      &changes);
+  REQUIRE(nodes.ok());
+  CHECK(nodes->count(4) == 1);  // still stopping: still listed
+  CHECK(changes == 2);
+  REQUIRE(parse_status(R"({"nodes":[],"supervisor":{"changes":[]}})", &changes).ok());
+  CHECK(changes == 0);
+  changes = 99;
+  REQUIRE(parse_status(R"({"nodes":[],"supervisor":null})", &changes).ok());
+  CHECK(changes == 0);
+}
+
+TEST_CASE("parse_id_list and NodeView membership: INFO raft voters and learners") {
+  CHECK(parse_id_list("1,2,3") == std::vector<int>{1, 2, 3});
+  CHECK(parse_id_list("").empty());
+  CHECK(parse_id_list("4") == std::vector<int>{4});
+  CHECK(parse_id_list("1,x,3,2a") == std::vector<int>{1, 3});
+  NodeView v;
+  v.voters = {1, 3, 4};
+  v.learners = {5};
+  CHECK(v.is_voter(4));
+  CHECK_FALSE(v.is_voter(5));
+  CHECK(v.is_member(5));
+  CHECK_FALSE(v.is_member(2));
+}
+
 TEST_CASE("spawn_process: own process group, output to a file, exit status") {
   kv::testing::TempDir dir;
   SpawnOptions o;

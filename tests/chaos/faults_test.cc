@@ -12,8 +12,9 @@ using std::chrono::milliseconds;
 TEST_CASE("fault list: all, none, a list; unknown names are rejected") {
   auto all = parse_fault_list("all");
   REQUIRE(all.ok());
-  CHECK(all->size() == 4);
-  CHECK(format_fault_list(all.value()) == "kill-leader,kill-random,pause-leader,pause-random");
+  CHECK(all->size() == 5);
+  CHECK(format_fault_list(all.value()) ==
+        "kill-leader,kill-random,pause-leader,pause-random,membership");
 
   auto none = parse_fault_list("none");
   REQUIRE(none.ok());
@@ -31,12 +32,32 @@ TEST_CASE("fault list: all, none, a list; unknown names are rejected") {
   CHECK_FALSE(parse_fault_list("kill-leader,").ok());
 }
 
+TEST_CASE("fault list: membership is raft only; all leaves it out of other modes") {
+  auto all = parse_fault_list("all", /*raft=*/false);
+  REQUIRE(all.ok());
+  CHECK(format_fault_list(all.value()) == "kill-leader,kill-random,pause-leader,pause-random");
+  CHECK(all_fault_kinds(false) == all.value());
+  CHECK(all_fault_kinds(true).back() == FaultKind::kMembership);
+
+  auto alone = parse_fault_list("membership");
+  REQUIRE(alone.ok());
+  CHECK(alone.value() == std::vector<FaultKind>{FaultKind::kMembership});
+  auto refused = parse_fault_list("kill-leader,membership", /*raft=*/false);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("needs --mode raft") != std::string::npos);
+  CHECK(parse_fault_list("none", /*raft=*/false).ok());
+}
+
 TEST_CASE("fault kinds: leader targeting and pauses") {
   CHECK(targets_leader(FaultKind::kKillLeader));
   CHECK(targets_leader(FaultKind::kPauseLeader));
   CHECK_FALSE(targets_leader(FaultKind::kKillRandom));
   CHECK(is_pause(FaultKind::kPauseRandom));
   CHECK_FALSE(is_pause(FaultKind::kKillLeader));
+  CHECK_FALSE(targets_leader(FaultKind::kMembership));
+  CHECK_FALSE(is_pause(FaultKind::kMembership));
+  CHECK(needs_raft(FaultKind::kMembership));
+  CHECK_FALSE(needs_raft(FaultKind::kKillRandom));
 }
 
 TEST_CASE("fault schedule: spaced by the interval, fits before the end, every kind appears") {
@@ -59,7 +80,7 @@ TEST_CASE("fault schedule: spaced by the interval, fits before the end, every ki
     }
     ++seen[plan[i].kind];
   }
-  // A bag of 4 kinds drawn 11 times: each kind 2 or 3 times.
+  // A bag of 5 kinds drawn 11 times: each kind 2 or 3 times.
   for (FaultKind k : kinds) {
     CHECK(seen[k] >= 2);
     CHECK(seen[k] <= 3);
@@ -81,6 +102,18 @@ TEST_CASE("fault schedule: deterministic per seed; none for no kinds or a short 
   CHECK(plan_faults(kinds, spec, 1).empty());
   spec.duration = milliseconds(20000);
   CHECK(plan_faults(kinds, spec, 1).size() == 3);
+}
+
+TEST_CASE("fault schedule: membership alone is a fault every interval, each with its own seed") {
+  ScheduleSpec spec;
+  spec.duration = milliseconds(30000);
+  const auto plan = plan_faults({FaultKind::kMembership}, spec, 3);
+  REQUIRE(plan.size() == 5);  // 5, 10, 15, 20, 25 s
+  for (const ScheduledFault& f : plan) {
+    CHECK(f.kind == FaultKind::kMembership);
+    CHECK(f.pause == milliseconds(0));
+  }
+  CHECK(plan[0].victim_seed != plan[1].victim_seed);
 }
 
 }  // namespace
