@@ -9,9 +9,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cluster/resp_exchange.h"
 #include "common/status.h"
 #include "net/event_loop.h"
 #include "protocol/resp_reply.h"
@@ -28,25 +30,20 @@ class AdminCall {
   // unless the call is destroyed first. done may destroy the call. secret empty: no AUTH.
   AdminCall(net::EventLoop* loop, const std::string& host, uint16_t port, const std::string& secret,
             const std::vector<std::string>& argv, std::chrono::milliseconds timeout, Done done);
-  ~AdminCall();
+  ~AdminCall() = default;
   AdminCall(const AdminCall&) = delete;
   AdminCall& operator=(const AdminCall&) = delete;
 
  private:
-  void on_event(uint32_t events);
-  void parse_replies();
-  void finish(Result<protocol::Reply> result);
+  RespExchange::Next on_reply(protocol::Reply reply);
+  void on_end(std::optional<RespExchange::Failure> failure);
 
-  net::EventLoop* loop_;
   Done done_;
   std::string where_;  // host:port, for error texts
-  int fd_ = -1;
-  uint64_t timer_ = 0;
-  bool connected_ = false;
-  bool finished_ = false;
-  bool auth_ = false;  // an AUTH reply comes first
-  std::string out_;    // request bytes not yet sent
-  std::string in_;     // reply bytes received
+  std::chrono::milliseconds timeout_;
+  bool auth_ = false;                              // an AUTH reply comes first
+  std::optional<Result<protocol::Reply>> result_;  // set by on_reply when it returns kDone
+  RespExchange exchange_;  // last: destroyed first, so no callback outlives the fields above
 };
 
 }  // namespace kv::cluster

@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
+#include "cluster/resp_exchange.h"
 #include "net/event_loop.h"
 
 namespace kv::cluster {
@@ -30,25 +32,20 @@ class HealthProbe {
   // unless the probe is destroyed first. done may destroy the probe.
   HealthProbe(net::EventLoop* loop, const std::string& host, uint16_t port,
               std::chrono::milliseconds timeout, Done done);
-  ~HealthProbe();
+  ~HealthProbe() = default;
   HealthProbe(const HealthProbe&) = delete;
   HealthProbe& operator=(const HealthProbe&) = delete;
 
  private:
-  void on_event(uint32_t events);
+  RespExchange::Next on_reply(protocol::Reply reply);
+  void on_end(std::optional<RespExchange::Failure> failure);
   void finish(ProbeResult result);
-  void parse_replies();
 
-  net::EventLoop* loop_;
   Done done_;
-  int fd_ = -1;
-  uint64_t timer_ = 0;
-  bool connected_ = false;
-  bool finished_ = false;
-  std::string out_;  // request bytes not yet sent
-  std::string in_;   // reply bytes received
-  bool pong_ = false;
+  bool pong_ = false;   // PING was answered +PONG: the node is alive whatever INFO does
+  ProbeResult result_;  // set by on_reply when it returns kDone
   net::EventLoop::Clock::time_point started_;
+  RespExchange exchange_;  // last: destroyed first, so no callback outlives the fields above
 };
 
 // Connects, sends PING + INFO and waits for the answers, blocking up to timeout.

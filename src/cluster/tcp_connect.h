@@ -1,5 +1,6 @@
-// Non-blocking TCP connect for the supervisor's conversations with nodes (HealthProbe,
-// AdminCall), which run on the event loop and must never block it on a slow peer.
+// Non-blocking TCP connect for the supervisor's conversations with nodes (RespExchange, used
+// by HealthProbe and AdminCall), which run on the event loop and must never block it on a
+// slow peer.
 // Stateless.
 #pragma once
 
