@@ -7,13 +7,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 
 #include "common/coding.h"
 #include "common/logging.h"
 #include "protocol/resp_writer.h"
 #include "raft/membership.h"
 #include "raft/message_codec.h"
+#include "server/string_util.h"
 #include "storage/hard_state.h"
 #include "storage/snapshot.h"
 
@@ -86,24 +86,10 @@ uint64_t random_seed() {
          (static_cast<uint64_t>(::getpid()) << 32);
 }
 
-bool equals_ignore_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
+// A node id as RAFT commands name it: 1 .. 2^32-1, like --id.
 std::optional<raft::NodeId> parse_node_id(std::string_view text) {
-  if (text.empty() || text.size() > 10) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (v == 0 || v > UINT32_MAX) return std::nullopt;
+  std::optional<uint64_t> v = parse_uint64(text);
+  if (!v || *v == 0 || *v > UINT32_MAX) return std::nullopt;
   return v;
 }
 
@@ -591,12 +577,13 @@ void RaftHost::serve_reads() {
 
 void RaftHost::settle_transfers() {
   for (auto it = transfers_.begin(); it != transfers_.end();) {
+    // Given up: the core stopped the transfer while we still lead, or it is taking too long.
+    const bool failed = (soft_.role == raft::Role::kLeader && node_->transfer_target() != it->target) ||
+                        Clock::now() - it->since > kTransferTimeout;
     if (soft_.leader == it->target) {
       log::info("raft: node {} leads now (term {})", it->target, soft_.term);
       deliver_(it->to, ok_reply());
-    } else if (soft_.role == raft::Role::kLeader && node_->transfer_target() != it->target) {
-      deliver_(it->to, error_reply(fmt::format("TRYAGAIN node {} did not take over leadership in time", it->target)));
-    } else if (Clock::now() - it->since > kTransferTimeout) {
+    } else if (failed) {
       deliver_(it->to, error_reply(fmt::format("TRYAGAIN node {} did not take over leadership in time", it->target)));
     } else {
       ++it;
