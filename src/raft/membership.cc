@@ -45,9 +45,9 @@ void put_ids(std::string* out, const std::vector<NodeId>& ids) {
 }
 
 // Reads the fields of one encoding front to back; the first failure sticks.
-class Reader {
+class MembershipReader {
  public:
-  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+  explicit MembershipReader(std::string_view bytes) : bytes_(bytes) {}
 
   bool ok() const { return error_.empty(); }
   size_t remaining() const { return bytes_.size() - pos_; }
@@ -238,7 +238,7 @@ void encode_membership(const Membership& membership, std::string* out) {
 }
 
 Status decode_membership(std::string_view bytes, Membership* out) {
-  Reader r(bytes);
+  MembershipReader r(bytes);
   uint8_t version = r.u8("version");
   if (r.ok() && version != kMembershipFormatVersion && version != kMembershipFormatNoAddresses) {
     return Status::Corruption(fmt::format("membership: unsupported format version {}", version));

@@ -20,7 +20,7 @@ constexpr std::chrono::milliseconds kRetryDelay{100};
 // Raft messages are dropped while this much is still unwritten (a stalled peer must not
 // grow our memory without bound); forwarded commands are always queued.
 constexpr size_t kMaxQueuedBytes = 64 * 1024 * 1024;
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kPeerReadChunk = 64 * 1024;
 
 // Resolves host:port and starts a non-blocking connect. Returns the fd or -1 (errno set).
 int start_connect(const PeerAddress& peer) {
@@ -141,7 +141,7 @@ void PeerLink::on_connected() {
 }
 
 void PeerLink::on_readable() {
-  char buf[kReadChunk];
+  char buf[kPeerReadChunk];
   for (;;) {
     ssize_t n = ::read(fd_, buf, sizeof(buf));
     if (n > 0) {

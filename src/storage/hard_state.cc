@@ -15,18 +15,18 @@
 namespace kv::storage {
 namespace {
 
-constexpr size_t kTermOffset = kHardStateMagicSize;
-constexpr size_t kVotedForOffset = kTermOffset + 8;
-constexpr size_t kCrcOffset = kVotedForOffset + 8;
+constexpr size_t kStateTermOffset = kHardStateMagicSize;
+constexpr size_t kStateVotedForOffset = kStateTermOffset + 8;
+constexpr size_t kStateCrcOffset = kStateVotedForOffset + 8;
 
 }  // namespace
 
 Status save_hard_state(const std::string& dir, const HardState& state) {
   char buf[kHardStateSize];
   std::memcpy(buf, kHardStateMagic, kHardStateMagicSize);
-  coding::encode_fixed64(buf + kTermOffset, state.term);
-  coding::encode_fixed64(buf + kVotedForOffset, state.voted_for);
-  coding::encode_fixed32(buf + kCrcOffset, crc32c::value(buf, kCrcOffset));
+  coding::encode_fixed64(buf + kStateTermOffset, state.term);
+  coding::encode_fixed64(buf + kStateVotedForOffset, state.voted_for);
+  coding::encode_fixed32(buf + kStateCrcOffset, crc32c::value(buf, kStateCrcOffset));
 
   const std::string tmp = join_path(dir, kHardStateTempName);
   const std::string path = join_path(dir, kHardStateFileName);
@@ -73,12 +73,12 @@ Result<std::optional<HardState>> load_hard_state(const std::string& dir) {
   if (std::memcmp(buf, kHardStateMagic, kHardStateMagicSize) != 0) {
     return Status::Corruption(path + ": not a Raft state file (bad magic)");
   }
-  if (crc32c::value(buf, kCrcOffset) != coding::decode_fixed32(buf + kCrcOffset)) {
+  if (crc32c::value(buf, kStateCrcOffset) != coding::decode_fixed32(buf + kStateCrcOffset)) {
     return Status::Corruption(path + ": checksum mismatch");
   }
   HardState state;
-  state.term = coding::decode_fixed64(buf + kTermOffset);
-  state.voted_for = coding::decode_fixed64(buf + kVotedForOffset);
+  state.term = coding::decode_fixed64(buf + kStateTermOffset);
+  state.voted_for = coding::decode_fixed64(buf + kStateVotedForOffset);
   return std::optional<HardState>(state);
 }
 

@@ -87,7 +87,7 @@ TEST_CASE("kv_client: member add, list and remove of a --join node; leader trans
   REQUIRE(add.exit_code == 0);
   CHECK(add.err.empty());
   const std::string id = std::to_string(joiner);
-  CHECK(starts_with(add.out, "node " + id + ": added as learner\n"));
+  CHECK(add.out.starts_with("node " + id + ": added as learner\n"));
   CHECK(add.out.ends_with("node " + id + ": caught up, promoted to voter\n"));
 
   std::string last;
@@ -176,7 +176,7 @@ TEST_CASE("kv_client: member subcommands against a standalone node") {
   CHECK(add.exit_code == 2);
   CHECK(add.out.empty());
   CHECK(count_lines(add.err) == 1);
-  CHECK(starts_with(add.err, "kv_client: RAFT ADDLEARNER 2 127.0.0.1:1: ERR"));
+  CHECK(add.err.starts_with("kv_client: RAFT ADDLEARNER 2 127.0.0.1:1: ERR"));
 
   // A secret from the environment, which a node without one cannot check: ignored.
   CommandResult put = kv_client_env_secret(solo.port, {"put", "k", "v"}, "some-secret");

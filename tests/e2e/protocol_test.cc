@@ -14,8 +14,6 @@ using namespace kv::e2e;
 
 namespace {
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-
 // A connection that must still be answered, used as the bystander in hostile-input tests.
 void check_served(RawConn& conn) {
   CHECK(conn.call({"PING"}) == "+PONG\r\n");
@@ -45,7 +43,7 @@ TEST_CASE("malformed requests get -ERR Protocol error and a closed connection; o
     RawConn conn(node.port);
     REQUIRE(conn.send(bytes));
     CHECK(conn.wait_closed());
-    CHECK_MESSAGE(starts_with(conn.buffered(), "-ERR Protocol error"), "got: " << conn.buffered());
+    CHECK_MESSAGE(conn.buffered().starts_with("-ERR Protocol error"), "got: " << conn.buffered());
     check_served(bystander);
   }
   CHECK(node.process->running());

@@ -23,10 +23,6 @@ using kv::protocol::Reply;
 
 inline constexpr char kSecret[] = "e2e-raft-secret";
 
-inline bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
-
 inline uint64_t number_field(const std::string& info, const std::string& field) {
   auto v = info_field(info, field);
   REQUIRE_MESSAGE(v.has_value(), "INFO has no " << field << ":\n" << info);

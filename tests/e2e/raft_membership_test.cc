@@ -34,7 +34,7 @@ Reply raft_until_settled(kv::client::Client& c, const std::vector<std::string>& 
   eventually(
       [&] {
         last = must_call(c, argv);
-        return !(last.type == Reply::Type::kError && starts_with(last.str, "TRYAGAIN"));
+        return !(last.type == Reply::Type::kError && last.str.starts_with("TRYAGAIN"));
       },
       20s);
   return last;
@@ -49,7 +49,7 @@ void require_ok(const Reply& r, const std::string& what) {
 void require_error(const Reply& r, const std::string& prefix, const std::string& what) {
   INFO(what << " replied " << r.to_display());
   CHECK(r.type == Reply::Type::kError);
-  CHECK(starts_with(r.str, prefix));
+  CHECK(r.str.starts_with(prefix));
 }
 
 // Polls until node id reports `field` == value in INFO raft.
@@ -144,7 +144,7 @@ TEST_CASE("raft membership: a --join node is added as a learner, promoted, serve
   const std::string leader_info = g.raft_info(leader);
   auto peer = info_field(leader_info, "peer_" + std::to_string(joiner));
   REQUIRE_MESSAGE(peer.has_value(), leader_info);
-  CHECK(starts_with(*peer, "addr=" + addr(g, joiner) + ","));
+  CHECK(peer->starts_with("addr=" + addr(g, joiner) + ","));
   CHECK(peer->find("role=voter") != std::string::npos);
 
   // The new member holds what was written before it existed, in its own state...

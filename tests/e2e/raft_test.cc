@@ -35,7 +35,7 @@ void check_not_acknowledged(uint16_t port, const std::vector<std::string>& argv)
   if (!r.ok()) return;  // no reply within 2 s: outcome unknown, which is allowed
   INFO(argv[0] << " without a majority replied " << r->to_display());
   CHECK(r->type == Reply::Type::kError);
-  CHECK((starts_with(r->str, "CLUSTERDOWN") || starts_with(r->str, "TRYAGAIN")));
+  CHECK((r->str.starts_with("CLUSTERDOWN") || r->str.starts_with("TRYAGAIN")));
 }
 
 }  // namespace
@@ -62,7 +62,7 @@ TEST_CASE("raft: a three-node group elects one leader that every node names") {
     if (id == leader) continue;
     auto peer = info_field(leader_info, "peer_" + std::to_string(id));
     REQUIRE_MESSAGE(peer.has_value(), "leader's INFO has no peer_" << id);
-    CHECK(starts_with(*peer, "addr=127.0.0.1:" + std::to_string(g.port(id)) + ","));
+    CHECK(peer->starts_with("addr=127.0.0.1:" + std::to_string(g.port(id)) + ","));
   }
 }
 
@@ -128,7 +128,7 @@ TEST_CASE("raft: writes through a follower are read back through every node") {
   for (int id = 1; id <= 3; ++id) {
     for (const auto& o : outcomes[id]) {
       INFO("INCR through node " << id << ": " << o);
-      REQUIRE(starts_with(o, "ok:"));
+      REQUIRE(o.starts_with("ok:"));
       CHECK(counts.insert(std::stoll(o.substr(3))).second);  // no two INCRs saw the same count
     }
   }
@@ -248,7 +248,7 @@ TEST_CASE("raft: peer commands without the cluster secret are refused; the node 
   INFO(g.report());
 
   auto is_refusal = [](const std::string& reply) {
-    return starts_with(reply, "-NOAUTH") || starts_with(reply, "-ERR");
+    return reply.starts_with("-NOAUTH") || reply.starts_with("-ERR");
   };
   for (int id = 1; id <= 3; ++id) {
     INFO("node " << id);

@@ -9,15 +9,6 @@
 namespace kv::raft::testing {
 namespace {
 
-TestCluster led_by_1(size_t size) {
-  TestCluster cluster(size);
-  cluster.elect(1);
-  cluster.tick(1, 2);
-  cluster.stabilize();
-  REQUIRE(cluster.node(1).role() == Role::kLeader);
-  return cluster;
-}
-
 // One tick everywhere, then one network hop: messages take a tick each way.
 void tick_and_hop(TestCluster& cluster) {
   cluster.tick_all();

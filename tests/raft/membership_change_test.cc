@@ -11,17 +11,6 @@ namespace {
 
 using Kind = ConfigChange::Kind;
 
-// Node 1 leads a cluster of `size` voters, its no-op committed and known everywhere, and it
-// has heard from every follower.
-TestCluster led_by_1(size_t size, Config config = test_config()) {
-  TestCluster cluster(size, config);
-  cluster.elect(1);
-  cluster.tick(1, 2);
-  cluster.stabilize();
-  REQUIRE(cluster.node(1).role() == Role::kLeader);
-  return cluster;
-}
-
 // Heartbeats until every reachable node has what the leader has.
 void settle(TestCluster& cluster, NodeId leader) {
   for (int i = 0; i < 3; ++i) {

@@ -16,7 +16,7 @@
 namespace kv::raft::testing {
 namespace {
 
-constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
 
 // Field-by-field views, so messages compare without operator== in message.h.
 auto fields(const VoteRequest& m) {
@@ -64,7 +64,7 @@ std::string membership_bytes(const Membership& m) {
 }
 
 const Membership kSomeMembers{{1, 2, 3}, {7}};
-const Membership kHugeIds{{1, kMax - 1, kMax}, {kMax - 2}};
+const Membership kHugeIds{{1, kMaxU64 - 1, kMaxU64}, {kMaxU64 - 2}};
 
 std::string all_byte_values() {
   std::string s;
@@ -77,37 +77,37 @@ std::string all_byte_values() {
 std::vector<Message> small_samples() {
   std::vector<Message> v;
   v.push_back(with_body(VoteRequest{}, 0, 0, 0));
-  v.push_back(with_body(VoteRequest{true, kMax, kMax, true}, kMax, kMax, kMax));
+  v.push_back(with_body(VoteRequest{true, kMaxU64, kMaxU64, true}, kMaxU64, kMaxU64, kMaxU64));
   v.push_back(with_body(VoteRequest{false, 4, 2, true}));
   v.push_back(with_body(VoteResponse{}, 0, 0, 0));
-  v.push_back(with_body(VoteResponse{true, true}, kMax, kMax, kMax));
+  v.push_back(with_body(VoteResponse{true, true}, kMaxU64, kMaxU64, kMaxU64));
   v.push_back(with_body(VoteResponse{false, true}));
   v.push_back(with_body(AppendRequest{}, 0, 0, 0));
-  v.push_back(with_body(AppendRequest{kMax, kMax, {}, kMax}, kMax, kMax, kMax));
+  v.push_back(with_body(AppendRequest{kMaxU64, kMaxU64, {}, kMaxU64}, kMaxU64, kMaxU64, kMaxU64));
   v.push_back(with_body(AppendRequest{7,
                                       4,
                                       {{8, 4, EntryType::kCommand, ""},
                                        {9, 5, EntryType::kNoOp, ""},
                                        {10, 5, EntryType::kConfig, membership_bytes(kSomeMembers)},
                                        {11, 5, EntryType::kConfig, membership_bytes({})},
-                                       {kMax, kMax, EntryType::kCommand, all_byte_values()},
+                                       {kMaxU64, kMaxU64, EntryType::kCommand, all_byte_values()},
                                        {0, 0, EntryType::kCommand, std::string("\0\r\n", 3)}},
                                       6}));
   v.push_back(with_body(AppendResponse{}, 0, 0, 0));
-  v.push_back(with_body(AppendResponse{true, kMax, kMax, kMax, kMax, kMax}, kMax, kMax, kMax));
+  v.push_back(with_body(AppendResponse{true, kMaxU64, kMaxU64, kMaxU64, kMaxU64, kMaxU64}, kMaxU64, kMaxU64, kMaxU64));
   v.push_back(with_body(AppendResponse{false, 0, 0, 9, 3, 7}));
   v.push_back(with_body(Heartbeat{}, 0, 0, 0));
-  v.push_back(with_body(Heartbeat{kMax, kMax}, kMax, kMax, kMax));
+  v.push_back(with_body(Heartbeat{kMaxU64, kMaxU64}, kMaxU64, kMaxU64, kMaxU64));
   v.push_back(with_body(HeartbeatResponse{}, 0, 0, 0));
-  v.push_back(with_body(HeartbeatResponse{kMax}, kMax, kMax, kMax));
+  v.push_back(with_body(HeartbeatResponse{kMaxU64}, kMaxU64, kMaxU64, kMaxU64));
   v.push_back(with_body(SnapshotChunk{}, 0, 0, 0));
-  v.push_back(with_body(SnapshotChunk{{kMax, kMax, kHugeIds}, kMax, all_byte_values(), true}, kMax,
-                        kMax, kMax));
+  v.push_back(with_body(SnapshotChunk{{kMaxU64, kMaxU64, kHugeIds}, kMaxU64, all_byte_values(), true}, kMaxU64,
+                        kMaxU64, kMaxU64));
   v.push_back(with_body(SnapshotChunk{{40, 3, kSomeMembers}, 4096, "chunk", false}));
   v.push_back(with_body(SnapshotResponse{}, 0, 0, 0));
-  v.push_back(with_body(SnapshotResponse{kMax, kMax}, kMax, kMax, kMax));
+  v.push_back(with_body(SnapshotResponse{kMaxU64, kMaxU64}, kMaxU64, kMaxU64, kMaxU64));
   v.push_back(with_body(TimeoutNow{}, 0, 0, 0));
-  v.push_back(with_body(TimeoutNow{}, kMax, kMax, kMax));
+  v.push_back(with_body(TimeoutNow{}, kMaxU64, kMaxU64, kMaxU64));
   return v;
 }
 

@@ -11,6 +11,8 @@
 #include <memory>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 #include "raft/raft_node.h"
 
 namespace kv::raft::testing {
@@ -156,6 +158,17 @@ inline std::vector<Entry> entries_of_term(Index first, Index last, Term term) {
     out.push_back({i, term, EntryType::kCommand, "e" + std::to_string(i)});
   }
   return out;
+}
+
+// Node 1 leads a cluster of `size` voters, its no-op committed and known everywhere, and it
+// has heard from every follower.
+inline TestCluster led_by_1(size_t size, Config config = test_config()) {
+  TestCluster cluster(size, config);
+  cluster.elect(1);
+  cluster.tick(1, 2);
+  cluster.stabilize();
+  REQUIRE(cluster.node(1).role() == Role::kLeader);
+  return cluster;
 }
 
 }  // namespace kv::raft::testing
