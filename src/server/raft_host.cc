@@ -193,6 +193,17 @@ void RaftHost::arm_tick() {
 
 void RaftHost::submit(const CommandSpec& spec, const std::vector<std::string>& args, ReplyTo to,
                       bool from_peer, uint64_t* conn_write_index) {
+  // The common case, a write reaching the leader, without copying the arguments.
+  if ((spec.flags & kWrite) && node_->role() == raft::Role::kLeader) {
+    std::string payload;
+    coding::encode_argv(args, &payload);
+    raft::Submission sub = node_->propose(std::move(payload));
+    if (sub.accepted) {
+      writes_[sub.index] = {sub.term, to, Clock::now()};
+      *conn_write_index = sub.index;
+      return;
+    }
+  }
   dispatch({&spec, args, to, from_peer, Clock::now()}, conn_write_index);
 }
 
@@ -439,15 +450,30 @@ void RaftHost::prune_links() {
 
 void RaftHost::before_sleep() {
   maybe_compact();
-  // Each round: act on a Ready, then make its log writes durable and report them, which may
-  // commit entries or release acknowledgements, hence another Ready. A handful of rounds
-  // settles everything that arrived in one turn of the loop.
+  // Each round: act on the core's Readies, then make the log writes durable and report them
+  // (group commit: one fdatasync for all), which may commit entries or release
+  // acknowledgements, hence more Readies. A handful of rounds settles everything that
+  // arrived in one turn of the loop.
+  for (int round = 0; round < 16; ++round) {
+    pump();
+    if (unsynced_index_ == 0) break;
+    // Replies released since the last sync depend on entries already committed (durable on
+    // a majority), not on this fsync: they go out first.
+    if (replies_released_ && flush_replies_) flush_replies_();
+    replies_released_ = false;
+    store_->sync_log();
+    node_->persisted(std::exchange(unsynced_index_, 0), std::exchange(unsynced_term_, 0));
+  }
+  apply_committed();
+  for (auto& [id, link] : links_) link->flush();
+}
+
+void RaftHost::pump() {
   for (int round = 0; round < 16; ++round) {
     raft::Ready ready = node_->take_ready();
     if (ready.empty()) break;
     handle(ready);
   }
-  for (auto& [id, link] : links_) link->flush();
 }
 
 void RaftHost::handle(raft::Ready& ready) {
@@ -477,8 +503,10 @@ void RaftHost::handle(raft::Ready& ready) {
     Status s = storage::save_hard_state(store_->data_dir(), {ready.hard_state->term, ready.hard_state->voted_for});
     if (!s.ok()) log::fatal("raft: saving term and vote: {}", s.ToString());
   }
-  // 2. A snapshot from the leader replaces state machine and log.
+  // 2. A snapshot from the leader replaces state machine and log (entries committed
+  // before it are applied first: they are older than the snapshot).
   if (ready.install_snapshot) {
+    apply_committed();
     uint64_t index = 0, term = 0;
     Status s = store_->install_snapshot(*ready.install_snapshot->data, &index, &term);
     if (!s.ok()) log::fatal("raft: the leader's snapshot is unusable: {}", s.ToString());
@@ -501,12 +529,10 @@ void RaftHost::handle(raft::Ready& ready) {
   if (!ready.messages.empty()) {
     for (auto& [id, link] : links_) link->flush();
   }
-  // 5. Committed entries, in order.
-  for (const raft::Entry& e : ready.committed_entries) apply(e);
-  if (!ready.committed_entries.empty()) {
-    node_->applied(applied_);
-    store_->set_applied(applied_, applied_term_);
-  }
+  // 5. Committed entries, in order. A follower about to fsync new entries applies after the
+  // fsync and its acknowledgement (the next Ready), so applying never delays the commit.
+  for (raft::Entry& e : ready.committed_entries) to_apply_.push_back(std::move(e));
+  if (soft_.role == raft::Role::kLeader || ready.entries.empty()) apply_committed();
   // 6. Reads.
   for (const raft::ReadState& rs : ready.read_states) {
     auto it = reads_.find(rs.request_id);
@@ -521,15 +547,20 @@ void RaftHost::handle(raft::Ready& ready) {
     reads_.erase(it);
   }
   serve_reads();
-  // Group commit: one fdatasync for every entry of this Ready, then tell the core. Replies
-  // released above go out first: a client waiting on an entry committed by the others need
-  // not wait for our disk too.
+  if (!ready.committed_entries.empty() || !ready.read_states.empty()) replies_released_ = true;
+  // Synced and reported to the core by before_sleep.
   if (!ready.entries.empty()) {
-    if (flush_replies_ && (!ready.committed_entries.empty() || !ready.read_states.empty())) flush_replies_();
-    store_->sync_log();
-    const raft::Entry& last = ready.entries.back();
-    node_->persisted(last.index, last.term);
+    unsynced_index_ = ready.entries.back().index;
+    unsynced_term_ = ready.entries.back().term;
   }
+}
+
+void RaftHost::apply_committed() {
+  if (to_apply_.empty()) return;
+  for (const raft::Entry& e : to_apply_) apply(e);
+  to_apply_.clear();
+  node_->applied(applied_);
+  store_->set_applied(applied_, applied_term_);
 }
 
 void RaftHost::apply(const raft::Entry& e) {

@@ -84,6 +84,7 @@ class RaftHost {
   void receive(std::string_view encoded_message);
   // The server's pre-sleep hook: drive the core until it is quiet, sync, flush peer links.
   void before_sleep();
+
   // Every ~100 ms: snapshot compaction and time-outs of requests that cannot finish.
   void tick_housekeeping();
 
@@ -127,7 +128,12 @@ class RaftHost {
   };
 
   void arm_tick();
+  // Acts on Readies until the core is quiet (or 16 of them): log writes buffered, messages
+  // sent, committed entries applied. Syncing the log is before_sleep's.
+  void pump();
   void handle(raft::Ready& ready);
+  // Applies to_apply_ in order and reports it to the core and the store.
+  void apply_committed();
   void apply(const raft::Entry& entry);
   void serve_reads();
   void dispatch(Parked request, uint64_t* conn_write_index);
@@ -154,6 +160,12 @@ class RaftHost {
   Store* store_;
   Deliver deliver_;
   std::function<void()> flush_replies_;
+  bool replies_released_ = false;  // since the last sync: see set_flush_replies
+  // Committed entries not applied yet: a follower applies after its fsync and acknowledgement.
+  std::vector<raft::Entry> to_apply_;
+  // The last entry written to the log buffer and not yet synced (index 0: none).
+  raft::Index unsynced_index_ = 0;
+  raft::Term unsynced_term_ = 0;
   std::unique_ptr<raft::RaftNode> node_;
   std::map<uint64_t, std::unique_ptr<PeerLink>> links_;  // by peer id
   uint64_t tick_timer_ = 0;
