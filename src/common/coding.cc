@@ -14,24 +14,43 @@ void encode_argv(const std::vector<std::string>& argv, std::string* dst) {
 }
 
 Status decode_argv(std::string_view payload, std::vector<std::string>* argv) {
-  argv->clear();
-  if (payload.size() < 4) return Status::Corruption("argv payload shorter than its count");
+  auto corrupt = [argv](const char* what) {
+    argv->clear();
+    return Status::Corruption(what);
+  };
+  if (payload.size() < 4) return corrupt("argv payload shorter than its count");
   uint32_t count = decode_fixed32(payload.data());
   size_t pos = 4;
   // Each argument needs at least 4 bytes, so a count larger than that is corrupt; checking
   // first keeps a flipped count from reserving gigabytes.
-  if (count > (payload.size() - pos) / 4) return Status::Corruption("argv count exceeds payload");
-  argv->reserve(count);
+  if (count > (payload.size() - pos) / 4) return corrupt("argv count exceeds payload");
+  // The strings already in *argv are overwritten in place (assign keeps their buffers): a
+  // caller decoding entry after entry into one vector allocates only when an argument
+  // outgrows the one decoded before it in the same position.
+  argv->resize(count);
   for (uint32_t i = 0; i < count; ++i) {
-    if (payload.size() - pos < 4) return Status::Corruption("argv truncated");
+    if (payload.size() - pos < 4) return corrupt("argv truncated");
     uint32_t len = decode_fixed32(payload.data() + pos);
     pos += 4;
-    if (payload.size() - pos < len) return Status::Corruption("argv argument truncated");
-    argv->emplace_back(payload.substr(pos, len));
+    if (payload.size() - pos < len) return corrupt("argv argument truncated");
+    (*argv)[i].assign(payload.data() + pos, len);
     pos += len;
   }
-  if (pos != payload.size()) return Status::Corruption("argv payload has trailing bytes");
+  if (pos != payload.size()) return corrupt("argv payload has trailing bytes");
   return Status::OK();
+}
+
+std::string_view argv_at(std::string_view payload, uint32_t i) {
+  if (payload.size() < 4 || decode_fixed32(payload.data()) <= i) return {};
+  size_t pos = 4;
+  for (uint32_t k = 0;; ++k) {
+    if (payload.size() - pos < 4) return {};
+    const uint32_t len = decode_fixed32(payload.data() + pos);
+    pos += 4;
+    if (payload.size() - pos < len) return {};
+    if (k == i) return payload.substr(pos, len);
+    pos += len;
+  }
 }
 
 }  // namespace kv::coding

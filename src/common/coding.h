@@ -49,5 +49,9 @@ inline uint64_t decode_fixed64(const char* p) {
 void encode_argv(const std::vector<std::string>& argv, std::string* dst);
 // Corruption if the payload is not exactly one well-formed argv.
 Status decode_argv(std::string_view payload, std::vector<std::string>* argv);
+// Argument i of an argv payload, as a view into it, without decoding the rest; an empty
+// view when the payload is too short to hold it (nothing else is checked: a hint, e.g. the
+// key to prefetch, not a substitute for decode_argv).
+std::string_view argv_at(std::string_view payload, uint32_t i);
 
 }  // namespace kv::coding

@@ -25,8 +25,10 @@ const CommandTable& CommandTable::instance() {
 const CommandSpec* CommandTable::find(std::string_view name) const {
   char lower[32];
   if (name.size() >= sizeof(lower)) return nullptr;
+  // ASCII only, as Redis: command names are ASCII, and this runs for every request.
   for (size_t i = 0; i < name.size(); ++i) {
-    lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+    const char c = name[i];
+    lower[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   }
   std::string_view key(lower, name.size());
   auto it = std::lower_bound(specs_.begin(), specs_.end(), key,

@@ -165,6 +165,18 @@ KeySpace::Entry** KeySpace::chain_for(uint64_t hash) const {
   return &buckets_[hash & (bucket_count_ - 1)];
 }
 
+void KeySpace::prefetch_bucket(std::string_view key) const {
+  if (buckets_ == nullptr) return;
+  const uint64_t hash = hash_key(key);
+  if (old_buckets_ != nullptr) __builtin_prefetch(&old_buckets_[hash & (old_bucket_count_ - 1)]);
+  __builtin_prefetch(&buckets_[hash & (bucket_count_ - 1)]);
+}
+
+void KeySpace::prefetch_entry(std::string_view key) const {
+  if (buckets_ == nullptr) return;
+  if (const Entry* first = *chain_for(hash_key(key))) __builtin_prefetch(first);
+}
+
 KeySpace::Entry** KeySpace::find_link(std::string_view key, uint64_t hash) const {
   if (buckets_ == nullptr) return nullptr;
   Entry** link = chain_for(hash);

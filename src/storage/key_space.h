@@ -45,6 +45,14 @@ class KeySpace {
   // Returns true when the key existed. May start shrinking the table.
   bool erase(std::string_view key);
 
+  // Hints for writes known in advance (a Raft node applying a batch of committed entries):
+  // start loading the memory a later set/append/erase of `key` reads, so the cache misses
+  // of several keys overlap. prefetch_bucket first; prefetch_entry a few keys later, once
+  // the bucket is likely cached (it reads the bucket to find the chain's first entry).
+  // Neither changes anything.
+  void prefetch_bucket(std::string_view key) const;
+  void prefetch_entry(std::string_view key) const;
+
   size_t size() const { return size_; }
   // Frees every entry and the bucket arrays (ending any rehash).
   void clear();

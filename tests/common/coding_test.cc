@@ -38,3 +38,35 @@ TEST_CASE("argv codec rejects every truncation and trailing garbage") {
   kv::coding::put_fixed32(&bogus, 0xffffffffu);
   CHECK(decode_argv(bogus, &out).is_corruption());
 }
+
+TEST_CASE("decoding into a vector that held another argv leaves exactly the new one") {
+  std::string longer, shorter;
+  encode_argv({"MSET", "a-key-longer-than-sso", "1", "k2", "2"}, &longer);
+  encode_argv({"set", "k", std::string(40, 'v')}, &shorter);
+  std::vector<std::string> out;
+  REQUIRE(decode_argv(longer, &out).ok());
+  REQUIRE(decode_argv(shorter, &out).ok());
+  CHECK(out == std::vector<std::string>{"set", "k", std::string(40, 'v')});
+  REQUIRE(decode_argv(longer, &out).ok());
+  CHECK(out == std::vector<std::string>{"MSET", "a-key-longer-than-sso", "1", "k2", "2"});
+  // A corrupt payload leaves nothing behind.
+  CHECK(decode_argv(std::string_view(longer).substr(0, 10), &out).is_corruption());
+  CHECK(out.empty());
+}
+
+TEST_CASE("argv_at views one argument without decoding; too short a payload gives empty") {
+  std::string payload;
+  encode_argv({"SET", "key:1", std::string("a\0b", 3)}, &payload);
+  CHECK(kv::coding::argv_at(payload, 0) == "SET");
+  CHECK(kv::coding::argv_at(payload, 1) == "key:1");
+  CHECK(kv::coding::argv_at(payload, 2) == std::string_view("a\0b", 3));
+  CHECK(kv::coding::argv_at(payload, 3).empty());
+  for (size_t n = 0; n < payload.size(); ++n) {
+    CAPTURE(n);
+    // Never reads past the cut: the view, when there is one, lies inside it.
+    std::string_view cut = std::string_view(payload).substr(0, n);
+    std::string_view key = kv::coding::argv_at(cut, 1);
+    if (!key.empty()) CHECK(key.data() + key.size() <= cut.data() + cut.size());
+  }
+  CHECK(kv::coding::argv_at("", 0).empty());
+}

@@ -56,6 +56,26 @@ TEST_CASE("set, get and overwrite with longer and shorter values") {
   CHECK(ks.size() == 1);
 }
 
+TEST_CASE("prefetch hints change nothing: empty table, absent keys, during a rehash") {
+  KeySpace ks;
+  ks.prefetch_bucket("nothing");  // no bucket array yet
+  ks.prefetch_entry("nothing");
+  CHECK(ks.size() == 0);
+  int i = 0;
+  for (; i < 100000 && !(ks.rehashing() && ks.size() > 1000); ++i) ks.set(key_name(i), "v");
+  REQUIRE(ks.rehashing());  // entries split between two arrays: both are hinted
+  const size_t before = ks.size();
+  for (int k = 0; k < i + 100; ++k) {
+    ks.prefetch_bucket(key_name(k));
+    ks.prefetch_entry(key_name(k));
+    ks.prefetch_entry("");
+  }
+  CHECK(ks.rehashing());
+  CHECK(ks.size() == before);
+  CHECK(ks.get(key_name(0)) == "v");
+  CHECK_FALSE(ks.contains(key_name(i + 50)));
+}
+
 TEST_CASE("erase, contains and size") {
   KeySpace ks;
   for (int i = 0; i < 100; ++i) CHECK(ks.set(key_name(i), std::to_string(i)));
