@@ -30,6 +30,7 @@ const Entry& RaftLog::at(Index index) const {
 std::vector<Entry> RaftLog::slice(Index from, size_t max_count, size_t max_bytes) const {
   KV_CHECK(from >= first_index());
   std::vector<Entry> out;
+  if (from <= last_index()) out.reserve(std::min<size_t>(max_count, last_index() - from + 1));
   size_t bytes = 0;
   for (Index i = from; i <= last_index() && out.size() < max_count; ++i) {
     const Entry& entry = at(i);

@@ -246,6 +246,9 @@ void RaftNode::collect_committed(Ready* ready) {
   // Apply only what is durable here too, so a restart never forgets an applied entry's
   // place in the log.
   Index up_to = std::min(commit_index_, persisted_index_);
+  if (up_to > apply_cursor_) {
+    ready->committed_entries.reserve(ready->committed_entries.size() + (up_to - apply_cursor_));
+  }
   for (Index i = apply_cursor_ + 1; i <= up_to; ++i) {
     ready->committed_entries.push_back(log_.at(i));
   }
