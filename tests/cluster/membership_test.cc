@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "client/client.h"
 #include "cluster/cluster_config.h"
@@ -187,13 +188,23 @@ bool output_has(TestCluster& c, const std::string& text) {
   return c.supervisor_output().find(text) != std::string::npos;
 }
 
-TEST_CASE("membership: node4 added to cluster.json joins live; nobody restarts; no error") {
+// Every case starts from a supervised 3-node raft cluster that has settled with a leader.
+struct SettledCluster {
   TestCluster c;
   nlohmann::json config = raft_config(3);
-  c.write_config(config);
-  c.start_supervisor();
-  auto [before, leader] = wait_settled(c, 3, "1,2,3");
-  REQUIRE(leader != 0);
+  nlohmann::json before;  // the settled status
+  int leader = 0;
+
+  SettledCluster() {
+    c.write_config(config);
+    c.start_supervisor();
+    std::tie(before, leader) = wait_settled(c, 3, "1,2,3");
+    REQUIRE(leader != 0);
+  }
+};
+
+TEST_CASE_FIXTURE(SettledCluster,
+                  "membership: node4 added to cluster.json joins live; nobody restarts; no error") {
   std::map<int, pid_t> pids = pids_of(before);
 
   Writer writer("a", {port_of(config["nodes"][0])});  // through node1 only
@@ -231,13 +242,8 @@ TEST_CASE("membership: node4 added to cluster.json joins live; nobody restarts; 
   check_all_readable(port_of(next["nodes"][3]), writer.acked());
 }
 
-TEST_CASE("membership: a node taken out of cluster.json leaves the group, then stops") {
-  TestCluster c;
-  nlohmann::json config = raft_config(3);
-  c.write_config(config);
-  c.start_supervisor();
-  auto [before, leader] = wait_settled(c, 3, "1,2,3");
-  REQUIRE(leader != 0);
+TEST_CASE_FIXTURE(SettledCluster,
+                  "membership: a node taken out of cluster.json leaves the group, then stops") {
   std::map<int, pid_t> pids = pids_of(before);
 
   int victim = 0;
@@ -274,13 +280,8 @@ TEST_CASE("membership: a node taken out of cluster.json leaves the group, then s
   check_all_readable(others[1], writer.acked());
 }
 
-TEST_CASE("membership: a typo (duplicate id) is refused and nothing changes") {
-  TestCluster c;
-  nlohmann::json config = raft_config(3);
-  c.write_config(config);
-  c.start_supervisor();
-  auto [before, leader] = wait_settled(c, 3, "1,2,3");
-  REQUIRE(leader != 0);
+TEST_CASE_FIXTURE(SettledCluster,
+                  "membership: a typo (duplicate id) is refused and nothing changes") {
 
   nlohmann::json typo = config;
   uint16_t port = pick_free_port();
@@ -307,13 +308,8 @@ TEST_CASE("membership: a typo (duplicate id) is refused and nothing changes") {
   if (port != port_of(config["nodes"][0])) CHECK_FALSE(call(port, {"PING"}).ok());  // nothing started there
 }
 
-TEST_CASE("membership: a node moved to another port leaves and rejoins at it, keeping its data") {
-  TestCluster c;
-  nlohmann::json config = raft_config(3);
-  c.write_config(config);
-  c.start_supervisor();
-  auto [before, leader] = wait_settled(c, 3, "1,2,3");
-  REQUIRE(leader != 0);
+TEST_CASE_FIXTURE(SettledCluster,
+                  "membership: a node moved to another port leaves and rejoins at it, keeping its data") {
   const int moved = leader == 3 ? 2 : 3;
   std::vector<uint16_t> others;
   for (const auto& n : config["nodes"]) {
@@ -346,13 +342,8 @@ TEST_CASE("membership: a node moved to another port leaves and rejoins at it, ke
   CHECK(c.kvcluster({"status"}).exit_code == 0);
 }
 
-TEST_CASE("rolling restart: every node restarts, the leader last; writers see no error") {
-  TestCluster c;
-  nlohmann::json config = raft_config(3);
-  c.write_config(config);
-  c.start_supervisor();
-  auto [before, leader] = wait_settled(c, 3, "1,2,3");
-  REQUIRE(leader != 0);
+TEST_CASE_FIXTURE(SettledCluster,
+                  "rolling restart: every node restarts, the leader last; writers see no error") {
   std::map<int, pid_t> pids = pids_of(before);
 
   // One writer starts at the leader (restarted last, once it no longer leads), one at a
