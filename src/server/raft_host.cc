@@ -576,6 +576,7 @@ void RaftHost::apply_committed() {
   to_apply_.clear();
   node_->applied(applied_);
   store_->set_applied(applied_, applied_term_);
+  serve_reads();  // reads that waited for these entries (a follower applies late: see handle)
 }
 
 void RaftHost::apply(const raft::Entry& e) {

@@ -84,7 +84,6 @@ class RaftHost {
   void receive(std::string_view encoded_message);
   // The server's pre-sleep hook: drive the core until it is quiet, sync, flush peer links.
   void before_sleep();
-
   // Every ~100 ms: snapshot compaction and time-outs of requests that cannot finish.
   void tick_housekeeping();
 
