@@ -30,6 +30,7 @@ std::string fake_node_bin();
 using kv::testing::pick_free_port;
 using kv::testing::read_file;
 using kv::testing::TempDir;
+using kv::testing::eventually;
 using kv::testing::write_file;
 
 // Writes via a temp file and rename, the way editors save (what the config watch must see).
@@ -43,16 +44,6 @@ struct CommandResult {
   std::string out, err;
 };
 CommandResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = 30s);
-
-template <typename Fn>
-bool eventually(Fn&& cond, std::chrono::milliseconds timeout = 10s) {
-  auto deadline = Clock::now() + timeout;
-  for (;;) {
-    if (cond()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-}
 
 // A cluster directory: cluster.json plus the supervisor running on it.
 class TestCluster {

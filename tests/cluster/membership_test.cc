@@ -15,11 +15,13 @@
 #include "client/client.h"
 #include "cluster/cluster_config.h"
 #include "cluster/cluster_harness.h"
+#include "testing/background_writer.h"
 
 namespace kv::cluster::test {
 namespace {
 
 using protocol::Reply;
+using Writer = kv::testing::BackgroundWriter;
 
 // n kvstore nodes in raft mode, probed often so that status follows quickly.
 nlohmann::json raft_config(int n) {
@@ -82,81 +84,6 @@ Result<Reply> call(uint16_t port, const std::vector<std::string>& argv) {
   client->set_timeout(10s);
   return client->call(argv);
 }
-
-// A client writing <prefix><seq> = v<key> through one node after the other: it starts at ports[0]
-// and, when its connection drops, reconnects to the next port (the write in flight then has an
-// unknown outcome and is not counted as acknowledged). Every error reply is counted.
-class Writer {
- public:
-  Writer(std::string prefix, std::vector<uint16_t> ports)
-      : prefix_(std::move(prefix)), ports_(std::move(ports)) {
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~Writer() { stop(); }
-  void stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  // Waits until at least n more writes were acknowledged (the cluster takes writes now).
-  bool wait_progress(size_t n, std::chrono::milliseconds timeout = 10s) {
-    size_t target = acked_count() + n;
-    return eventually([&] { return acked_count() >= target; }, timeout);
-  }
-  size_t acked_count() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return acked_.size();
-  }
-  std::vector<std::string> acked() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return acked_;
-  }
-  std::vector<std::string> errors() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return errors_;
-  }
-  int reconnects() const { return reconnects_; }
-
- private:
-  void loop() {
-    size_t target = 0;
-    std::optional<client::Client> conn;
-    for (uint64_t seq = 0; !stop_; ++seq) {
-      if (!conn) {
-        auto c = client::Client::connect("127.0.0.1", ports_[target % ports_.size()], 1s);
-        if (!c.ok()) {
-          target++;
-          std::this_thread::sleep_for(10ms);  // pacing between connection attempts
-          continue;
-        }
-        c->set_timeout(15s);
-        conn.emplace(std::move(c).value());
-      }
-      std::string key = fmt::format("{}{}", prefix_, seq);
-      auto reply = conn->call({"SET", key, "v" + key});
-      if (!reply.ok()) {  // dropped: outcome unknown; go on through the next node
-        conn.reset();
-        target++;
-        reconnects_++;
-        continue;
-      }
-      std::lock_guard<std::mutex> lock(mu_);
-      if (reply->type == Reply::Type::kSimpleString && reply->str == "OK") {
-        acked_.push_back(key);
-      } else {
-        errors_.push_back(key + ": " + reply->to_display());
-      }
-    }
-  }
-
-  std::string prefix_;  // of every key it writes
-  std::vector<uint16_t> ports_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> reconnects_{0};
-  std::mutex mu_;
-  std::vector<std::string> acked_;
-  std::vector<std::string> errors_;
-};
 
 // Every acknowledged write reads back (linearizable GETs through one node, MGET in batches).
 void check_all_readable(uint16_t port, const std::vector<std::string>& keys) {

@@ -32,6 +32,7 @@ std::string bin_path(const std::string& name);
 bool is_executable(const std::string& path);
 
 using kv::testing::TempDir;
+using kv::testing::eventually;
 using kv::testing::pick_free_port;
 using kv::testing::read_file;
 using kv::testing::write_file;
@@ -131,18 +132,6 @@ class RawConn {
   std::string in_;
   size_t pos_ = 0;  // bytes of in_ already returned by read_reply
 };
-
-// Polls cond every few milliseconds until it returns true (true) or timeout passes (false).
-// A condition wait: the interval only bounds how often cond is asked.
-template <typename Fn>
-bool eventually(Fn&& cond, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    if (cond()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-}
 
 // A kv::client::Client connected to 127.0.0.1:port; CHECK-fails if it cannot connect.
 client::Client connect_client(uint16_t port);

@@ -5,15 +5,15 @@
 // killed by pid when its RaftGroup goes. No sleeps: waits poll a condition with a deadline.
 #include <doctest/doctest.h>
 
-#include <atomic>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "e2e/raft_group.h"
+#include "testing/background_writer.h"
 
 using namespace kv::e2e;
 using kv::protocol::Reply;
+using kv::testing::BackgroundWriter;
 
 namespace {
 
@@ -62,54 +62,6 @@ bool wait_field(RaftGroup& g, int id, const std::string& field, const std::strin
       },
       timeout);
 }
-
-// Writes SET <prefix>:<i> through one node, one at a time, from a thread, until destroyed
-// (also when a REQUIRE fails); records every reply that is not +OK and any broken connection.
-class BackgroundWriter {
- public:
-  BackgroundWriter(uint16_t port, std::string prefix) : thread_([this, port, prefix] { run(port, prefix); }) {}
-  ~BackgroundWriter() { finish(); }
-
-  int acknowledged() const { return acknowledged_.load(); }
-  // Waits until `more` further writes were acknowledged.
-  bool wait_more(int more) {
-    const int target = acknowledged() + more;
-    return eventually([&] { return acknowledged() >= target; }, 10s);
-  }
-  // Stops the thread; the errors it saw.
-  std::vector<std::string> finish() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-    return errors_;
-  }
-
- private:
-  void run(uint16_t port, const std::string& prefix) {
-    auto c = kv::client::Client::connect("127.0.0.1", port);
-    if (!c.ok()) {
-      errors_.push_back("connect: " + c.status().ToString());
-      return;
-    }
-    c->set_timeout(10s);
-    for (int i = 0; !stop_.load(); ++i) {
-      auto r = c->call({"SET", prefix + ":" + std::to_string(i), std::to_string(i)});
-      if (!r.ok()) {
-        errors_.push_back("SET: " + r.status().ToString());
-        return;
-      }
-      if (r->type == Reply::Type::kSimpleString) {
-        acknowledged_.fetch_add(1);
-      } else {
-        errors_.push_back(r->to_display());
-      }
-    }
-  }
-
-  std::atomic<bool> stop_{false};
-  std::atomic<int> acknowledged_{0};
-  std::vector<std::string> errors_;  // written by the thread only until finish() joins it
-  std::thread thread_;
-};
 
 }  // namespace
 
@@ -174,8 +126,8 @@ TEST_CASE("raft membership: removing the leader hands leadership over; the rest 
   const int a = g.other_than({leader});
   const int b = g.other_than({leader, a});
   INFO(g.report());
-  BackgroundWriter writer(g.port(b), "r");
-  CHECK(writer.wait_more(20));
+  BackgroundWriter writer("r", {g.port(b)});
+  CHECK(writer.wait_progress(20));
   auto admin = admin_client(g.port(a));
   require_ok(must_call(admin, {"RAFT", "REMOVE", std::to_string(leader)}), "RAFT REMOVE <leader>");
 
@@ -186,10 +138,11 @@ TEST_CASE("raft membership: removing the leader hands leadership over; the rest 
   CHECK(wait_field(g, a, "voters", voters));
   CHECK(wait_field(g, b, "voters", voters));
   // The leader handed over before it left: writes through b saw no error.
-  CHECK(writer.wait_more(20));
-  const auto errors = writer.finish();
-  INFO("first error: " << (errors.empty() ? "" : errors.front()));
-  CHECK(errors.empty());
+  CHECK(writer.wait_progress(20));
+  writer.stop();
+  INFO("first error: " << writer.first_error());
+  CHECK(writer.errors().empty());
+  CHECK(writer.reconnects() == 0);
   auto c = connect_client(g.port(b));
   require_ok(must_call(c, {"SET", "k", "after the leader left"}), "SET after removing the leader");
   auto r = connect_client(g.port(a));
@@ -296,20 +249,21 @@ TEST_CASE("raft membership: writes during leadership transfers wait for the new 
   int leader = g.wait_for_leader();
   const int steady = g.other_than({leader});  // the writer's node; leadership moves around it
   INFO(g.report());
-  BackgroundWriter writer(g.port(steady), "w");
+  BackgroundWriter writer("w", {g.port(steady)});
   auto admin = admin_client(g.port(steady));
   for (int round = 0; round < 3; ++round) {
     const int target = g.other_than({leader});
-    CHECK(writer.wait_more(20));  // writes are flowing
+    CHECK(writer.wait_progress(20));  // writes are flowing
     // TRYAGAIN: the target did not win in time (a slow machine); asking again is the protocol.
     require_ok(raft_until_settled(admin, {"RAFT", "TRANSFER", std::to_string(target)}), "RAFT TRANSFER");
     leader = g.wait_for_leader();
     CHECK(leader == target);
   }
-  CHECK(writer.wait_more(20));
-  const auto errors = writer.finish();
-  INFO("first error: " << (errors.empty() ? "" : errors.front()));
-  CHECK(errors.empty());
+  CHECK(writer.wait_progress(20));
+  writer.stop();
+  INFO("first error: " << writer.first_error());
+  CHECK(writer.errors().empty());
+  CHECK(writer.reconnects() == 0);
 }
 
 TEST_CASE("raft membership: SIGTERM of the leader hands leadership over first; clients see no error") {
@@ -317,14 +271,15 @@ TEST_CASE("raft membership: SIGTERM of the leader hands leadership over first; c
   const int leader = g.wait_for_leader();
   const int steady = g.other_than({leader});
   INFO(g.report());
-  BackgroundWriter writer(g.port(steady), "t");
-  CHECK(writer.wait_more(20));
+  BackgroundWriter writer("t", {g.port(steady)});
+  CHECK(writer.wait_progress(20));
   CHECK(g.stop(leader) == 0);
   CHECK(g.log(leader).find("handing leadership to node") != std::string::npos);
   const int next = g.wait_for_leader(10s, {steady, g.other_than({leader, steady})});
   CHECK(next != leader);
-  CHECK(writer.wait_more(20));
-  const auto errors = writer.finish();
-  INFO("first error: " << (errors.empty() ? "" : errors.front()));
-  CHECK(errors.empty());
+  CHECK(writer.wait_progress(20));
+  writer.stop();
+  INFO("first error: " << writer.first_error());
+  CHECK(writer.errors().empty());
+  CHECK(writer.reconnects() == 0);
 }

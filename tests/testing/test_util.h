@@ -1,5 +1,5 @@
-// Helpers every test binary shares: a temp dir removed at scope exit, whole-file read and
-// write, and a free loopback port picked at run time. Header-only; nothing is shared
+// Helpers every test binary shares: a condition wait (eventually), a temp dir removed at
+// scope exit, whole-file read and write, and a free loopback port picked at run time. Header-only; nothing is shared
 // between tests (each owns its TempDir).
 #pragma once
 
@@ -11,13 +11,27 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 
 namespace kv::testing {
+
+// Polls cond every few milliseconds until it returns true (true) or timeout passes (false).
+// A condition wait: the interval only bounds how often cond is asked.
+template <typename Fn>
+bool eventually(Fn&& cond, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (cond()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
 
 class TempDir {
  public:
