@@ -193,18 +193,30 @@ void RaftHost::arm_tick() {
 
 void RaftHost::submit(const CommandSpec& spec, const std::vector<std::string>& args, ReplyTo to,
                       bool from_peer, uint64_t* conn_write_index) {
-  // The common case, a write reaching the leader, without copying the arguments.
+  // The common case, a write reaching the leader, copies its arguments only if refused.
   if ((spec.flags & kWrite) && node_->role() == raft::Role::kLeader) {
-    std::string payload;
-    coding::encode_argv(args, &payload);
-    raft::Submission sub = node_->propose(std::move(payload));
-    if (sub.accepted) {
-      writes_[sub.index] = {sub.term, to, Clock::now()};
-      *conn_write_index = sub.index;
-      return;
-    }
+    raft::Submission sub = propose_write(args, to, conn_write_index);
+    if (!sub.accepted) refused(sub.refusal, {&spec, args, to, from_peer, Clock::now()});
+    return;
   }
   dispatch({&spec, args, to, from_peer, Clock::now()}, conn_write_index);
+}
+
+raft::Submission RaftHost::propose_write(const std::vector<std::string>& args, const ReplyTo& to,
+                                         uint64_t* conn_write_index) {
+  std::string payload;
+  coding::encode_argv(args, &payload);
+  raft::Submission sub = node_->propose(std::move(payload));
+  if (sub.accepted) {
+    writes_[sub.index] = {sub.term, to, Clock::now()};
+    *conn_write_index = sub.index;
+  }
+  return sub;
+}
+
+void RaftHost::refused(raft::Refusal refusal, Parked request) {
+  if (refusal == raft::Refusal::kTransferring) return park(std::move(request));
+  deliver_(request.to, error_reply(kNoLeader));
 }
 
 void RaftHost::dispatch(Parked request, uint64_t* conn_write_index) {
@@ -220,25 +232,13 @@ void RaftHost::dispatch(Parked request, uint64_t* conn_write_index) {
     return;
   }
   if (is_write) {
-    std::string payload;
-    coding::encode_argv(request.args, &payload);
-    raft::Submission sub = node_->propose(std::move(payload));
-    if (!sub.accepted) {
-      if (sub.refusal == raft::Refusal::kTransferring) return park(std::move(request));
-      deliver_(request.to, error_reply(kNoLeader));
-      return;
-    }
-    writes_[sub.index] = {sub.term, request.to, Clock::now()};
-    *conn_write_index = sub.index;
+    raft::Submission sub = propose_write(request.args, request.to, conn_write_index);
+    if (!sub.accepted) refused(sub.refusal, std::move(request));
     return;
   }
   const uint64_t id = next_read_id_++;
   raft::Submission sub = node_->read_index(id);
-  if (!sub.accepted) {
-    if (sub.refusal == raft::Refusal::kTransferring) return park(std::move(request));
-    deliver_(request.to, error_reply(kNoLeader));
-    return;
-  }
+  if (!sub.accepted) return refused(sub.refusal, std::move(request));
   PendingRead& read = reads_[id];
   read.spec = request.spec;
   read.args = std::move(request.args);

@@ -136,6 +136,12 @@ class RaftHost {
   void apply(const raft::Entry& entry);
   void serve_reads();
   void dispatch(Parked request, uint64_t* conn_write_index);
+  // Leader: proposes a client write; once accepted, its reply is owed to `to` when applied.
+  raft::Submission propose_write(const std::vector<std::string>& args, const ReplyTo& to,
+                                 uint64_t* conn_write_index);
+  // A write or read the core would not take now: parked while leadership moves, else
+  // -CLUSTERDOWN.
+  void refused(raft::Refusal refusal, Parked request);
   void dispatch_admin(Parked request);
   void forward(Parked request, bool is_write);
   void park(Parked request);
