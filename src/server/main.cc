@@ -93,7 +93,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--peers", peers, "Every member of the replicated group, this node included: "
                  "id=host:port,... (e.g. 1=127.0.0.1:9001,2=127.0.0.1:9002,3=127.0.0.1:9003). "
-                 "Without it the node is a standalone one-member group");
+                 "Without it the node is a standalone one-member group. On a node's first start "
+                 "its ids become the group's voters, kept in the log; later --peers only give "
+                 "addresses (membership changes go through RAFT ADDLEARNER/PROMOTE/REMOVE)");
   app.add_option("--cluster-secret", config.cluster_secret, "Secret shared by the members; peers "
                  "without it are refused. Default: $KV_CLUSTER_SECRET (preferred: not shown by ps)");
   app.add_option("--tick-ms", config.tick_ms, "Raft clock tick")

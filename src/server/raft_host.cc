@@ -144,6 +144,24 @@ Status RaftHost::start() {
   for (auto& rec : store_->take_recovered_records()) {
     state.entries.push_back({rec.index, rec.term, entry_type(rec.type), std::move(rec.payload)});
   }
+  if (!hard->has_value() && store_->snapshot_index() == 0 && state.entries.empty() && !config_.join) {
+    // A founding member's first start: the voters of --peers become the log's first entry (a
+    // configuration entry at index 1 in term 1, the same on every founding member), so the
+    // membership lives in the log from now on. A later --peers naming other nodes then only
+    // tells where the members listen; who votes changes only through the log (RAFT
+    // ADDLEARNER/PROMOTE/REMOVE). Term 1 is saved first: no entry may be newer than the term.
+    raft::Membership initial;
+    for (const auto& m : config_.members) initial.voters.push_back(m.id);
+    std::sort(initial.voters.begin(), initial.voters.end());
+    std::string payload;
+    raft::encode_membership(initial, &payload);
+    Status s = storage::save_hard_state(store_->data_dir(), {1, raft::kNoNode});
+    if (!s.ok()) return s;
+    state.hard_state = {1, raft::kNoNode};
+    store_->append_entry(1, 1, storage::RecordType::kConfig, payload);
+    store_->sync_log();
+    state.entries.push_back({1, 1, raft::EntryType::kConfig, std::move(payload)});
+  }
   applied_ = store_->snapshot_index();
   applied_term_ = store_->snapshot_term();
 

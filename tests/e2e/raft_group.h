@@ -140,6 +140,12 @@ class RaftGroup {
     return id;
   }
 
+  // Later starts of every node pass a --peers that also names node id at port (a node that
+  // may not run): what an operator's edit of the member list between two starts does.
+  void name_in_peers(int id, uint16_t port) {
+    peers_ += "," + std::to_string(id) + "=127.0.0.1:" + std::to_string(port);
+  }
+
   // SIGTERM (a graceful stop), then reap; returns the exit code (-1: did not exit in time).
   int stop(int id) {
     REQUIRE(is_up(id));

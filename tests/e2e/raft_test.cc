@@ -66,6 +66,31 @@ TEST_CASE("raft: a three-node group elects one leader that every node names") {
   }
 }
 
+TEST_CASE("raft: the voters live in the log; restarting with a longer --peers does not change them") {
+  RaftGroup g(3);
+  int leader = g.wait_for_leader();
+  {
+    auto c = connect_client(g.port(leader));
+    REQUIRE(must_call(c, {"SET", "before", "1"}).str == "OK");
+  }
+  for (int id = 1; id <= 3; ++id) REQUIRE(g.stop(id) == 0);
+  // Two more members in --peers, neither running: were they voters, a majority would need
+  // three of five and the group's own majority of three would lose its say.
+  g.name_in_peers(4, pick_free_ports(1).at(0));
+  g.name_in_peers(5, pick_free_ports(1).at(0));
+  for (int id = 1; id <= 3; ++id) g.start(id);
+  leader = g.wait_for_leader();
+  INFO(g.report());
+  for (int id = 1; id <= 3; ++id) {
+    const std::string info = g.raft_info(id);
+    CHECK(info_field(info, "voters") == "1,2,3");
+    CHECK(info_field(info, "members") == "3");
+  }
+  auto c = connect_client(g.port(leader));
+  CHECK(must_call(c, {"GET", "before"}).str == "1");
+  CHECK(must_call(c, {"SET", "after", "2"}).str == "OK");
+}
+
 TEST_CASE("raft: writes through a follower are read back through every node") {
   RaftGroup g(3);
   const int leader = g.wait_for_leader();
