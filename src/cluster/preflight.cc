@@ -97,6 +97,14 @@ Status check_node(const NodeSpec& node) {
   return Status::OK();
 }
 
+bool has_node_data(const std::string& data_dir) {
+  struct stat st {};
+  for (const char* name : {"raft_state", "snapshot.bin"}) {
+    if (::stat((data_dir + "/" + name).c_str(), &st) == 0) return true;
+  }
+  return ::stat((data_dir + "/wal.bin").c_str(), &st) == 0 && st.st_size > 0;
+}
+
 Status check_kvstore(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {

@@ -37,6 +37,9 @@ class SupervisorLock {
 // The node's port can be bound and its data dir is not locked by a running kvstore (nor a
 // plain file). Errors are one line: "node2: port 9002 is already in use on 127.0.0.1".
 Status check_node(const NodeSpec& node);
+// Whether the node's data dir holds state a kvstore wrote (raft_state, snapshot.bin, or a
+// non-empty wal.bin): it has been part of a cluster before. A missing dir holds none.
+bool has_node_data(const std::string& data_dir);
 // kvstore names an executable file.
 Status check_kvstore(const std::string& path);
 // All of the above for the kvstore binary and every node in local_ids (the nodes this machine

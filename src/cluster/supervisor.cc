@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "cluster/cluster_secret.h"
@@ -76,15 +77,40 @@ void Supervisor::add_node(const NodeSpec& spec) {
 }
 
 void Supervisor::start_all() {
+  // Raft: a node whose data dir is empty while another of ours holds data was added to
+  // cluster.json while no kvcluster ran. Started like the others it would take the file for
+  // the group's membership and never join; it joins as a reload would add it instead.
+  std::vector<int> joiners;
+  if (config_.raft()) {
+    std::vector<int> fresh;
+    bool any_data = false;
+    for (const auto& [id, n] : nodes_) {
+      if (has_node_data(n->spec.data_dir)) {
+        any_data = true;
+      } else {
+        fresh.push_back(id);
+      }
+    }
+    if (any_data) joiners = std::move(fresh);
+  }
   std::vector<NodeSpec> remote;
   for (const auto& spec : config_.nodes) {
-    if (auto it = nodes_.find(spec.id); it != nodes_.end()) {
-      fire(*it->second, NodeEvent::kStart);
-    } else {
+    auto it = nodes_.find(spec.id);
+    if (it == nodes_.end()) {
       remote.push_back(spec);
+    } else if (std::find(joiners.begin(), joiners.end(), spec.id) == joiners.end()) {
+      fire(*it->second, NodeEvent::kStart);
     }
   }
   remotes_.set(remote, config_.probe);
+  for (int id : joiners) {
+    mux_->event(fmt::format("{}: its data dir is empty and the others hold data: it joins the "
+                            "group (add {})",
+                            node_name(id), node_name(id)),
+                node_name(id));
+    nodes_.at(id)->change = "joining";
+    changes_->enqueue({ClusterOp::Kind::kAdd, id, "new in cluster.json, empty data dir"});
+  }
 }
 
 void Supervisor::fire(ManagedNode& n, NodeEvent event) {

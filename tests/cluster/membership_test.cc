@@ -170,6 +170,37 @@ TEST_CASE_FIXTURE(SettledCluster,
 }
 
 TEST_CASE_FIXTURE(SettledCluster,
+                  "membership: node4 added to cluster.json while kvcluster is down joins at the next up") {
+  Writer writer("j", {port_of(config["nodes"][0])});
+  REQUIRE(writer.wait_progress(20));
+  writer.stop();
+  CommandResult down = c.kvcluster({"down"});
+  REQUIRE_MESSAGE(down.exit_code == 0, down.out << down.err);
+  REQUIRE(c.wait_supervisor() == 0);
+
+  nlohmann::json next = config;
+  next["nodes"].push_back({{"id", 4}, {"port", pick_free_port()}, {"data_dir", "node4"}});
+  c.write_config(next);
+  c.start_supervisor();
+  auto [after, leader4] = wait_settled(c, 4, "1,2,3,4", 40s);
+  REQUIRE(leader4 != 0);
+  CHECK(output_has(c, "node4: its data dir is empty and the others hold data: it joins the group"));
+  CHECK(output_has(c, "node4: promoted to voter"));
+  // Only the newcomer joins; the members start as members.
+  for (int id : {1, 2, 3}) {
+    CHECK(cmdline(c.node(after, id)["pid"].get<pid_t>()).find("--join") == std::string::npos);
+  }
+  CHECK(cmdline(c.node(after, 4)["pid"].get<pid_t>()).find("--join") != std::string::npos);
+  CHECK(c.kvcluster({"status"}).exit_code == 0);
+  // It holds what was written before it existed, and the group commits through it.
+  const uint16_t port4 = port_of(next["nodes"][3]);
+  check_all_readable(port4, writer.acked());
+  auto set = call(port4, {"SET", "after-up", "4"});
+  REQUIRE(set.ok());
+  CHECK(set->str == "OK");
+}
+
+TEST_CASE_FIXTURE(SettledCluster,
                   "membership: a node taken out of cluster.json leaves the group, then stops") {
   std::map<int, pid_t> pids = pids_of(before);
 
