@@ -53,4 +53,42 @@ std::string_view argv_at(std::string_view payload, uint32_t i) {
   }
 }
 
+void start_batch(std::string* dst) {
+  dst->clear();
+  put_fixed32(dst, 0);
+}
+
+void append_to_batch(const std::vector<std::string>& argv, std::string* batch) {
+  const size_t len_at = batch->size();
+  put_fixed32(batch, 0);
+  encode_argv(argv, batch);
+  encode_fixed32(batch->data() + len_at, static_cast<uint32_t>(batch->size() - len_at - 4));
+  encode_fixed32(batch->data(), batch_count(*batch) + 1);
+}
+
+uint32_t batch_count(std::string_view batch) { return decode_fixed32(batch.data()); }
+
+Status split_batch(std::string_view payload, std::vector<std::string_view>* commands) {
+  commands->clear();
+  auto corrupt = [commands](const char* what) {
+    commands->clear();
+    return Status::Corruption(what);
+  };
+  if (payload.size() < 4) return corrupt("batch payload shorter than its count");
+  const uint32_t count = decode_fixed32(payload.data());
+  size_t pos = 4;
+  if (count > (payload.size() - pos) / 4) return corrupt("batch count exceeds payload");
+  commands->reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    if (payload.size() - pos < 4) return corrupt("batch truncated");
+    const uint32_t len = decode_fixed32(payload.data() + pos);
+    pos += 4;
+    if (payload.size() - pos < len) return corrupt("batch command truncated");
+    commands->push_back(payload.substr(pos, len));
+    pos += len;
+  }
+  if (pos != payload.size()) return corrupt("batch payload has trailing bytes");
+  return Status::OK();
+}
+
 }  // namespace kv::coding

@@ -54,4 +54,17 @@ Status decode_argv(std::string_view payload, std::vector<std::string>* argv);
 // key to prefetch, not a substitute for decode_argv).
 std::string_view argv_at(std::string_view payload, uint32_t i);
 
+// Batch payload: several commands in one log entry (a Raft leader's writes from one turn of
+// its event loop, in order). The argv layout with argv payloads as its arguments:
+// [count u32] then count x ([len u32][argv payload of len bytes]).
+// Starts *dst as an empty batch (count 0), replacing what it held.
+void start_batch(std::string* dst);
+// Appends one command to a batch made by start_batch and counts it.
+void append_to_batch(const std::vector<std::string>& argv, std::string* batch);
+uint32_t batch_count(std::string_view batch);  // REQUIRES: batch holds at least its count
+// Views of the batch's commands (argv payloads, each still to be decoded), in order, replacing
+// *commands. Corruption, with *commands empty, if the framing is broken (the commands
+// themselves are checked by decode_argv).
+Status split_batch(std::string_view payload, std::vector<std::string_view>* commands);
+
 }  // namespace kv::coding

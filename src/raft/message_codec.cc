@@ -192,7 +192,7 @@ void decode_entry(Reader* r, Entry* e) {
   e->index = r->u64("entry index");
   e->term = r->u64("entry term");
   uint8_t type = r->u8("entry type");
-  if (type > static_cast<uint8_t>(EntryType::kConfig)) {
+  if (type > static_cast<uint8_t>(EntryType::kBatch)) {
     r->fail("unknown entry type " + std::to_string(type));
   }
   e->type = static_cast<EntryType>(type);

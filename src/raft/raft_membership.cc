@@ -44,6 +44,9 @@ Refusal RaftNode::check_leader_change(const ConfigChange& change, const Membersh
     if (log_.last_index() - std::min(match, log_.last_index()) > config_.max_promotion_lag) {
       return Refusal::kLearnerBehind;
     }
+    // Entries may be large (a batch of writes): one that still needs the snapshot is behind
+    // however short the log is.
+    if (match < log_.snapshot().last_index) return Refusal::kLearnerBehind;
   }
   // The new configuration must be able to commit (this entry first of all) with the nodes
   // we hear from now; CheckQuorum's activity record says who those are.

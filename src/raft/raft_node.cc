@@ -127,11 +127,17 @@ void RaftNode::step(const Message& message) {
   }
 }
 
-Submission RaftNode::propose(std::string payload) {
+Submission RaftNode::next_proposal() const {
   if (role_ != Role::kLeader) return {false, 0, 0, leader_, Refusal::kNotLeader};
   if (transfer_target_ != kNoNode) return {false, 0, 0, id_, Refusal::kTransferring};
+  return {true, log_.last_index() + 1, term_, id_};
+}
+
+Submission RaftNode::propose(std::string payload, EntryType type) {
+  KV_CHECK(type == EntryType::kCommand || type == EntryType::kBatch);
+  if (Submission can = next_proposal(); !can.accepted) return can;
   Index index = log_.last_index() + 1;
-  append_to_log({index, term_, EntryType::kCommand, std::move(payload)});
+  append_to_log({index, term_, type, std::move(payload)});
   // Sent in take_ready(), so proposals arriving together share one AppendEntries.
   return {true, index, term_, id_};
 }

@@ -84,16 +84,20 @@ class RaftNode {
   // A message from a peer — any node, in our configuration or not. Stale, duplicated and
   // reordered messages are fine.
   void step(const Message& message);
-  // Leader only: appends a command entry. Refused (kNotLeader) on other roles, and
-  // (kTransferring) while a leadership transfer is under way.
-  Submission propose(std::string payload);
+  // Leader only: appends a command entry (kCommand or kBatch: the payload is the host's).
+  // Refused (kNotLeader) on other roles, and (kTransferring) while a leadership transfer is
+  // under way.
+  Submission propose(std::string payload, EntryType type = EntryType::kCommand);
+  // What propose() would answer now, without appending: refused as above, or accepted with
+  // the index and term the entry would get.
+  Submission next_proposal() const;
   // Leader only: appends a config entry holding the configuration after `change`; it takes
   // effect on every node as soon as the node appends it. Refused (Submission::refusal)
   // when: not the leader (kNotLeader), transferring leadership (kTransferring), no entry of
   // this term committed yet (kLeaderNotReady), the last change is not committed
   // (kChangePending), the id does not fit the change (kInvalidNode, kAlreadyMember,
   // kNotMember), a learner to promote lags more than Config::max_promotion_lag entries
-  // (kLearnerBehind), or the voters of the new configuration that the leader heard from in
+  // or still needs the snapshot (kLearnerBehind), or the voters of the new configuration that the leader heard from in
   // the last election timeout or two (itself included, unless removed) would not be a
   // majority of them (kWouldLoseQuorum). A leader may remove itself: it keeps leading, not
   // counting itself, until the entry commits, then steps down (and hands the election to the

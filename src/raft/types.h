@@ -24,6 +24,7 @@ enum class EntryType : uint8_t {
   kNoOp = 1,     // appended by every new leader so it can commit entries of its own term
   kConfig = 2,   // a membership change: the payload is the whole new Membership
                  // (membership.h); it takes effect when appended, not when committed
+  kBatch = 3,    // opaque like kCommand: several client commands the host packed together
 };
 
 // One log entry. (index, term) identifies an entry and, by the log matching property,

@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
+#include "common/check.h"
 #include "common/coding.h"
 #include "common/logging.h"
 #include "protocol/resp_writer.h"
@@ -44,6 +46,8 @@ constexpr std::string_view kRaftUsage =
     "ERR usage: RAFT ADDLEARNER <id> <host:port> | RAFT PROMOTE <id> | RAFT REMOVE <id> | "
     "RAFT TRANSFER <id>";
 constexpr std::chrono::seconds kTransferTimeout{5};
+// A batch is proposed once it holds this much, even before the loop sleeps.
+constexpr size_t kMaxBatchBytes = 256 * 1024;
 
 std::string error_reply(std::string_view text) {
   std::string out;
@@ -59,6 +63,8 @@ storage::RecordType record_type(raft::EntryType type) {
       return storage::RecordType::kNoop;
     case raft::EntryType::kConfig:
       return storage::RecordType::kConfig;
+    case raft::EntryType::kBatch:
+      return storage::RecordType::kBatch;
   }
   return storage::RecordType::kNoop;
 }
@@ -71,6 +77,8 @@ raft::EntryType entry_type(storage::RecordType type) {
       return raft::EntryType::kNoOp;
     case storage::RecordType::kConfig:
       return raft::EntryType::kConfig;
+    case storage::RecordType::kBatch:
+      return raft::EntryType::kBatch;
   }
   return raft::EntryType::kNoOp;
 }
@@ -202,6 +210,7 @@ Status RaftHost::start() {
 
 void RaftHost::arm_tick() {
   tick_timer_ = loop_->run_after(std::chrono::milliseconds(std::max(1, config_.tick_ms)), [this] {
+    propose_batch();
     node_->tick();
     retry_parked();
     check_shutdown();
@@ -222,14 +231,30 @@ void RaftHost::submit(const CommandSpec& spec, const std::vector<std::string>& a
 
 raft::Submission RaftHost::propose_write(const std::vector<std::string>& args, const ReplyTo& to,
                                          uint64_t* conn_write_index) {
-  std::string payload;
-  coding::encode_argv(args, &payload);
-  raft::Submission sub = node_->propose(std::move(payload));
-  if (sub.accepted) {
-    writes_[sub.index] = {sub.term, to, Clock::now()};
-    *conn_write_index = sub.index;
-  }
+  raft::Submission sub = node_->next_proposal();
+  if (!sub.accepted) return sub;
+  if (batch_.empty()) coding::start_batch(&batch_);
+  coding::append_to_batch(args, &batch_);
+  batch_to_.push_back(to);
+  *conn_write_index = sub.index;  // the batch's entry: nothing else is appended before it
+  if (batch_.size() >= kMaxBatchBytes) propose_batch();
   return sub;
+}
+
+void RaftHost::propose_batch() {
+  if (batch_.empty()) return;
+  std::vector<ReplyTo> to;
+  to.swap(batch_to_);
+  const raft::Index expected = node_->log().last_index() + 1;
+  raft::Submission sub = node_->propose(std::exchange(batch_, std::string()), raft::EntryType::kBatch);
+  if (!sub.accepted) {
+    // Not expected: whatever could change the role or start a transfer proposes the batch
+    // first. Nothing was applied, so the clients may retry.
+    for (const ReplyTo& t : to) deliver_(t, error_reply(kNoLeader));
+    return;
+  }
+  KV_CHECK(sub.index == expected);
+  writes_[sub.index] = {sub.term, std::move(to), Clock::now()};
 }
 
 void RaftHost::refused(raft::Refusal refusal, Parked request) {
@@ -254,6 +279,7 @@ void RaftHost::dispatch(Parked request, uint64_t* conn_write_index) {
     if (!sub.accepted) refused(sub.refusal, std::move(request));
     return;
   }
+  propose_batch();  // the connection's last write (min_index below) is in the log first
   const uint64_t id = next_read_id_++;
   raft::Submission sub = node_->read_index(id);
   if (!sub.accepted) return refused(sub.refusal, std::move(request));
@@ -270,6 +296,7 @@ void RaftHost::submit_admin(const std::vector<std::string>& args, ReplyTo to, bo
 }
 
 void RaftHost::dispatch_admin(Parked request) {
+  propose_batch();  // before a transfer or a configuration entry
   const auto& args = request.args;
   const std::string_view sub = args.size() >= 2 ? std::string_view(args[1]) : std::string_view();
   const bool add = equals_ignore_case(sub, "addlearner");
@@ -341,7 +368,7 @@ void RaftHost::dispatch_admin(Parked request) {
   }
   log::info("raft: membership change {} node {}{} proposed at index {}", raft::describe(change.kind), *id,
             add ? " at " + change.address : "", s.index);
-  writes_[s.index] = {s.term, request.to, Clock::now()};
+  writes_[s.index] = {s.term, {request.to}, Clock::now()};
 }
 
 void RaftHost::forward(Parked request, bool is_write) {
@@ -408,6 +435,7 @@ void RaftHost::receive(std::string_view encoded_message) {
     return;
   }
   if (message.to != config_.node_id || !is_member(message.from)) return;
+  propose_batch();
   node_->step(message);
 }
 
@@ -467,6 +495,7 @@ void RaftHost::prune_links() {
 }
 
 void RaftHost::before_sleep() {
+  propose_batch();
   maybe_compact();
   // Each round: act on the core's Readies, then make the log writes durable and report them
   // (group commit: one fdatasync for all), which may commit entries or release
@@ -533,7 +562,7 @@ void RaftHost::handle(raft::Ready& ready) {
     store_->set_snapshot_membership(store_->snapshot_membership());
     // Writes proposed here that the snapshot covers: applied or not, nobody can tell now.
     while (!writes_.empty() && writes_.begin()->first <= index) {
-      deliver_(writes_.begin()->second.to, error_reply(kSnapshotSkipped));
+      for (const ReplyTo& to : writes_.begin()->second.to) deliver_(to, error_reply(kSnapshotSkipped));
       writes_.erase(writes_.begin());
     }
   }
@@ -581,6 +610,7 @@ void RaftHost::apply_committed() {
   constexpr size_t kBucketAhead = 8;
   constexpr size_t kEntryAhead = 4;
   const size_t n = to_apply_.size();
+  // (A batch prefetches its own commands: apply_batch.)
   auto key_of = [this](size_t i) {
     const raft::Entry& e = to_apply_[i];
     return e.type == raft::EntryType::kCommand ? coding::argv_at(e.payload, 1) : std::string_view();
@@ -602,27 +632,62 @@ void RaftHost::apply(const raft::Entry& e) {
   const bool ours = pending != writes_.end() && pending->second.term == e.term;
   applied_ = e.index;
   applied_term_ = e.term;
-  if (e.type == raft::EntryType::kConfig) {
+  if (e.type == raft::EntryType::kBatch) {
+    apply_batch(e, ours ? &pending->second.to : nullptr);
+  } else if (e.type == raft::EntryType::kConfig) {
     // The configuration a snapshot taken at this index must carry; the reply to RAFT.
     store_->set_snapshot_membership(e.payload);
     scratch_ = ok_reply();
   } else if (e.type == raft::EntryType::kCommand) {
-    Status s = coding::decode_argv(e.payload, &argv_);
-    const CommandSpec* spec = s.ok() && !argv_.empty() ? CommandTable::instance().find(argv_[0]) : nullptr;
-    if (spec == nullptr || !(spec->flags & kWrite) || !CommandTable::arity_ok(*spec, argv_.size())) {
-      // Every member holds the same entry: skipping it keeps them identical.
-      log::error("raft: committed entry {} holds no valid write command; skipped", e.index);
-    } else {
-      scratch_.clear();
-      CommandContext ctx{argv_, &scratch_, &store_->keys()};
-      spec->handler(ctx);
-    }
+    run_logged(e.payload, e.index);
   }
   if (pending != writes_.end()) {
-    deliver_(pending->second.to, ours ? std::move(scratch_) : error_reply(kLostEntry));
-    scratch_.clear();
+    if (!ours) {
+      for (const ReplyTo& to : pending->second.to) deliver_(to, error_reply(kLostEntry));
+    } else if (e.type != raft::EntryType::kBatch) {
+      deliver_(pending->second.to.front(), std::move(scratch_));
+    }
     writes_.erase(pending);
   }
+  scratch_.clear();
+}
+
+void RaftHost::apply_batch(const raft::Entry& e, const std::vector<ReplyTo>* replies) {
+  if (Status s = coding::split_batch(e.payload, &batch_commands_); !s.ok()) {
+    // Every member holds the same entry: skipping it keeps them identical.
+    log::error("raft: committed entry {} is not a valid batch ({}); skipped", e.index, s.message());
+    if (replies) {
+      for (const ReplyTo& to : *replies) deliver_(to, error_reply("ERR the write's log entry was unreadable; not applied"));
+    }
+    return;
+  }
+  // As in apply_committed: later commands' keys load while earlier ones apply.
+  constexpr size_t kBucketAhead = 8;
+  constexpr size_t kEntryAhead = 4;
+  storage::KeySpace& keys = store_->keys();
+  const size_t n = batch_commands_.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kBucketAhead < n) keys.prefetch_bucket(coding::argv_at(batch_commands_[i + kBucketAhead], 1));
+    if (i + kEntryAhead < n) keys.prefetch_entry(coding::argv_at(batch_commands_[i + kEntryAhead], 1));
+    run_logged(batch_commands_[i], e.index);
+    if (replies && i < replies->size()) deliver_((*replies)[i], std::move(scratch_));
+    scratch_.clear();
+  }
+}
+
+bool RaftHost::run_logged(std::string_view command, raft::Index index) {
+  scratch_.clear();
+  Status s = coding::decode_argv(command, &argv_);
+  const CommandSpec* spec = s.ok() && !argv_.empty() ? CommandTable::instance().find(argv_[0]) : nullptr;
+  if (spec == nullptr || !(spec->flags & kWrite) || !CommandTable::arity_ok(*spec, argv_.size())) {
+    // Every member holds the same entry: skipping it keeps them identical.
+    log::error("raft: committed entry {} holds no valid write command; skipped", index);
+    scratch_ = error_reply("ERR the logged command was not a valid write; not applied");
+    return false;
+  }
+  CommandContext ctx{argv_, &scratch_, &store_->keys()};
+  spec->handler(ctx);
+  return true;
 }
 
 void RaftHost::serve_reads() {
@@ -659,6 +724,7 @@ void RaftHost::settle_transfers() {
 }
 
 void RaftHost::prepare_shutdown(std::function<void()> done) {
+  propose_batch();
   shutdown_done_ = std::move(done);
   shutdown_deadline_ = Clock::now() + std::chrono::seconds(3);
   if (node_->role() != raft::Role::kLeader) return;
@@ -698,7 +764,7 @@ void RaftHost::tick_housekeeping() {
   const auto deadline = Clock::now() - kRequestTimeout;
   for (auto it = writes_.begin(); it != writes_.end();) {
     if (it->second.since < deadline) {
-      deliver_(it->second.to, error_reply(kWriteTimeout));
+      for (const ReplyTo& to : it->second.to) deliver_(to, error_reply(kWriteTimeout));
       it = writes_.erase(it);
     } else {
       ++it;

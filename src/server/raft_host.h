@@ -98,7 +98,7 @@ class RaftHost {
  private:
   struct PendingWrite {
     raft::Term term = 0;
-    ReplyTo to;
+    std::vector<ReplyTo> to;  // a batch: one per command, in order; else one
     std::chrono::steady_clock::time_point since;
   };
   struct PendingRead {
@@ -136,9 +136,21 @@ class RaftHost {
   void apply(const raft::Entry& entry);
   void serve_reads();
   void dispatch(Parked request, uint64_t* conn_write_index);
-  // Leader: proposes a client write; once accepted, its reply is owed to `to` when applied.
+  // Leader: adds a client write to the batch (see batch_); once accepted, its reply is owed
+  // to `to` when applied. Refused as RaftNode::propose would refuse it.
   raft::Submission propose_write(const std::vector<std::string>& args, const ReplyTo& to,
                                  uint64_t* conn_write_index);
+  // Proposes the batch, if any, as one kBatch entry. Called before anything else can reach
+  // the core (the loop's sleep, a peer message, a tick, a read, a RAFT command, a stop), so
+  // the batch takes exactly the index propose_write announced.
+  void propose_batch();
+  // Applies a kBatch entry's commands in order; with replies (the entry is ours), each
+  // command's reply goes to its client as soon as it is applied.
+  void apply_batch(const raft::Entry& e, const std::vector<ReplyTo>* replies);
+  // Runs one logged write (an argv payload) against the key space; scratch_ gets the reply.
+  // False (and an error reply) when it holds no valid write command: every member holds the
+  // same entry, so skipping it keeps them identical.
+  bool run_logged(std::string_view command, raft::Index index);
   // A write or read the core would not take now: parked while leadership moves, else
   // -CLUSTERDOWN.
   void refused(raft::Refusal refusal, Parked request);
@@ -183,6 +195,12 @@ class RaftHost {
   raft::Term applied_term_ = 0;
   std::string scratch_;  // the reply of an entry nobody here waits for
   std::vector<std::string> argv_;
+  // The leader's writes since the last propose_batch(), in arrival order: one log entry
+  // (coding batch payload; empty: none) and who gets each reply. Many writes per entry keep
+  // the per-entry work (log, messages, fsync records, acknowledgements) off each write.
+  std::string batch_;
+  std::vector<ReplyTo> batch_to_;
+  std::vector<std::string_view> batch_commands_;  // apply_batch's views into an entry
 
   raft::Membership membership_;  // the core's current configuration, as last reported
   std::vector<Parked> parked_;

@@ -63,21 +63,35 @@ Status Store::recover() {
   const std::string wal_path = storage::join_path(data_dir_, "wal.bin");
   const CommandTable& table = CommandTable::instance();
   std::vector<std::string> argv;
+  std::vector<std::string_view> commands;
   std::string scratch_reply;
+  // Standalone logs hold kCommand records; a data dir a raft node wrote also holds kBatch
+  // records (and no-op and config records, which change no key).
   Status s = open_log(nullptr, [&](const storage::Record& rec) -> Status {
-    if (rec.type != storage::RecordType::kCommand) return Status::OK();
-    Status d = coding::decode_argv(rec.payload, &argv);
-    if (!d.ok()) {
-      return Status::Corruption(fmt::format("{}: record {}: {}", wal_path, rec.index, d.message()));
+    if (rec.type == storage::RecordType::kCommand) {
+      commands.assign(1, rec.payload);
+    } else if (rec.type == storage::RecordType::kBatch) {
+      Status b = coding::split_batch(rec.payload, &commands);
+      if (!b.ok()) {
+        return Status::Corruption(fmt::format("{}: record {}: {}", wal_path, rec.index, b.message()));
+      }
+    } else {
+      return Status::OK();
     }
-    const CommandSpec* spec = argv.empty() ? nullptr : table.find(argv[0]);
-    if (spec == nullptr || !(spec->flags & kWrite) || !CommandTable::arity_ok(*spec, argv.size())) {
-      return Status::Corruption(
-          fmt::format("{}: record {} holds no valid write command", wal_path, rec.index));
+    for (std::string_view command : commands) {
+      Status d = coding::decode_argv(command, &argv);
+      if (!d.ok()) {
+        return Status::Corruption(fmt::format("{}: record {}: {}", wal_path, rec.index, d.message()));
+      }
+      const CommandSpec* spec = argv.empty() ? nullptr : table.find(argv[0]);
+      if (spec == nullptr || !(spec->flags & kWrite) || !CommandTable::arity_ok(*spec, argv.size())) {
+        return Status::Corruption(
+            fmt::format("{}: record {} holds no valid write command", wal_path, rec.index));
+      }
+      CommandContext ctx{argv, &scratch_reply, &keys_};
+      spec->handler(ctx);
+      scratch_reply.clear();
     }
-    CommandContext ctx{argv, &scratch_reply, &keys_};
-    spec->handler(ctx);
-    scratch_reply.clear();
     return Status::OK();
   });
   if (!s.ok()) return s;

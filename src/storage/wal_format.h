@@ -38,12 +38,14 @@ namespace kv::storage {
 enum class RecordType : uint8_t {
   kCommand = 1,  // payload: one command's argv, encoded by kv::coding::encode_argv
   kNoop = 2,     // empty payload; appended by a new Raft leader to commit its term
-  kConfig = 3,   // reserved for Raft membership changes
+  kConfig = 3,   // a Raft membership change: payload by kv::raft::encode_membership
+  kBatch = 4,    // several commands in order, one entry (a Raft leader's write batch):
+                 // payload by kv::coding::append_to_batch
 };
 
 inline constexpr bool is_known_record_type(uint8_t type) {
   return type >= static_cast<uint8_t>(RecordType::kCommand) &&
-         type <= static_cast<uint8_t>(RecordType::kConfig);
+         type <= static_cast<uint8_t>(RecordType::kBatch);
 }
 
 // Field offsets inside a record.

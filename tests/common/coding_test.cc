@@ -70,3 +70,42 @@ TEST_CASE("argv_at views one argument without decoding; too short a payload give
   }
   CHECK(kv::coding::argv_at("", 0).empty());
 }
+
+TEST_CASE("a batch holds its commands in order; each decodes to the argv appended") {
+  std::string batch = "left over";
+  kv::coding::start_batch(&batch);
+  CHECK(kv::coding::batch_count(batch) == 0);
+  std::vector<std::string_view> commands = {"stale"};
+  REQUIRE(kv::coding::split_batch(batch, &commands).ok());
+  CHECK(commands.empty());
+
+  const std::vector<std::vector<std::string>> in = {
+      {"SET", "k", std::string("a\0b", 3)}, {"INCR", "n"}, {"DEL", "k", "other", ""}};
+  for (const auto& argv : in) kv::coding::append_to_batch(argv, &batch);
+  CHECK(kv::coding::batch_count(batch) == 3);
+  REQUIRE(kv::coding::split_batch(batch, &commands).ok());
+  REQUIRE(commands.size() == 3);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    REQUIRE(decode_argv(commands[i], &out).ok());
+    CHECK(out == in[i]);
+    CHECK(kv::coding::argv_at(commands[i], 1) == in[i][1]);
+  }
+}
+
+TEST_CASE("split_batch rejects every truncation, trailing garbage and a huge count") {
+  std::string batch;
+  kv::coding::start_batch(&batch);
+  kv::coding::append_to_batch({"SET", "k", "v"}, &batch);
+  kv::coding::append_to_batch({"INCR", "n"}, &batch);
+  std::vector<std::string_view> commands;
+  for (size_t n = 0; n < batch.size(); ++n) {
+    CAPTURE(n);
+    CHECK(kv::coding::split_batch(std::string_view(batch).substr(0, n), &commands).is_corruption());
+    CHECK(commands.empty());
+  }
+  CHECK(kv::coding::split_batch(batch + "x", &commands).is_corruption());
+  std::string bogus;
+  kv::coding::put_fixed32(&bogus, 0xffffffffu);
+  CHECK(kv::coding::split_batch(bogus, &commands).is_corruption());
+}

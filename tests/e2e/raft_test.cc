@@ -91,6 +91,42 @@ TEST_CASE("raft: the voters live in the log; restarting with a longer --peers do
   CHECK(must_call(c, {"SET", "after", "2"}).str == "OK");
 }
 
+TEST_CASE("raft: writes arriving together share log entries; each client gets its replies in order") {
+  RaftGroup g(3);
+  const int leader = g.wait_for_leader();
+  const int follower = g.other_than({leader});
+  INFO(g.report());
+  const uint64_t commit_before = number_field(g.raft_info(leader), "commit_index");
+  // Eight connections to the leader and two through a follower, each sends 200 INCRs of its
+  // own counter before reading anything: the leader sees them arrive together.
+  constexpr int kClients = 10;
+  constexpr int kIncrs = 200;
+  std::vector<kv::client::Client> clients;
+  for (int i = 0; i < kClients; ++i) clients.push_back(connect_client(g.port(i < 8 ? leader : follower)));
+  for (int n = 0; n < kIncrs; ++n) {
+    for (int i = 0; i < kClients; ++i) REQUIRE(clients[i].send({"INCR", "ctr:" + std::to_string(i)}).ok());
+  }
+  for (int i = 0; i < kClients; ++i) {
+    for (int n = 1; n <= kIncrs; ++n) {
+      auto r = clients[i].read_reply();
+      REQUIRE_MESSAGE(r.ok(), "client " << i << " reply " << n << ": " << r.status().ToString());
+      REQUIRE_MESSAGE(r->type == Reply::Type::kInteger, "client " << i << " reply " << n << ": " << r->to_display());
+      CHECK(r->integer == n);
+    }
+  }
+  const uint64_t entries = number_field(g.raft_info(leader), "commit_index") - commit_before;
+  MESSAGE((kClients * kIncrs) << " writes took " << entries << " log entries");
+  CHECK(entries * 4 < static_cast<uint64_t>(kClients * kIncrs));
+  // Every node applied the batches the same way.
+  for (int id = 1; id <= 3; ++id) {
+    REQUIRE(g.wait_applied(id, number_field(g.raft_info(leader), "commit_index")));
+    auto ro = readonly_client(g.port(id));
+    for (int i = 0; i < kClients; ++i) {
+      CHECK(must_call(ro, {"GET", "ctr:" + std::to_string(i)}).str == std::to_string(kIncrs));
+    }
+  }
+}
+
 TEST_CASE("raft: writes through a follower are read back through every node") {
   RaftGroup g(3);
   const int leader = g.wait_for_leader();

@@ -345,6 +345,26 @@ TEST_CASE("a node catching up from a snapshot learns the membership from it") {
   CHECK(cluster.node(4).log().last_index() == applied);
 }
 
+TEST_CASE("a learner that still needs the snapshot is not promoted, however short the log") {
+  TestCluster cluster = led_by_1(3);  // max_promotion_lag far above this log's length
+  cluster.add_node(4);
+  cluster.isolate(4);
+  REQUIRE(cluster.node(1).propose_config({Kind::kAddLearner, 4}).accepted);
+  cluster.node(1).propose("a batch of many writes");
+  settle(cluster, 1);
+  const Index applied = cluster.node(1).applied_index();
+  REQUIRE(cluster.node(1).log().last_index() - applied <= test_config().max_promotion_lag);
+  cluster.node(1).compact(applied, std::make_shared<const std::string>("image"));
+  Submission early = cluster.node(1).propose_config({Kind::kPromote, 4});
+  CHECK_FALSE(early.accepted);
+  CHECK(early.refusal == Refusal::kLearnerBehind);
+
+  cluster.heal();
+  settle(cluster, 1);
+  REQUIRE(cluster.installed[4].size() == 1);
+  CHECK(cluster.node(1).propose_config({Kind::kPromote, 4}).accepted);
+}
+
 TEST_CASE("a node outside any configuration neither campaigns nor sends anything") {
   RaftNode waiting(4, {}, test_config(), 1, {});
   for (int i = 0; i < 1000; ++i) {

@@ -115,7 +115,7 @@ std::vector<Message> large_samples() {
   std::vector<Message> v;
   AppendRequest many{100, 2, {}, 90};
   for (Index i = 101; i <= 5100; ++i) {
-    auto type = static_cast<EntryType>(i % 3);
+    auto type = static_cast<EntryType>(i % 4);
     std::string payload = type == EntryType::kConfig ? membership_bytes({{i, i + 1}, {i + 9}})
                                                      : std::string(i % 17, static_cast<char>(i));
     many.entries.push_back({i, 2 + i / 1000, type, std::move(payload)});
@@ -235,10 +235,10 @@ TEST_CASE("message codec: unknown version, kind, bool and entry type are Corrupt
 
   std::string bad_type =
       encode(with_body(AppendRequest{0, 0, {{1, 1, EntryType::kCommand, "x"}}, 0}));
-  bad_type[kMessageHeaderSize + 8 + 8 + 8 + 4 + 16] = 3;
+  bad_type[kMessageHeaderSize + 8 + 8 + 8 + 4 + 16] = 4;
   s = decode_message(bad_type, &out);
   CHECK(s.is_corruption());
-  CHECK(s.message().find("unknown entry type 3") != std::string::npos);
+  CHECK(s.message().find("unknown entry type 4") != std::string::npos);
 
   std::string bad_transfer = encode(with_body(VoteRequest{false, 1, 1, true}));
   bad_transfer.back() = 7;
