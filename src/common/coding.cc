@@ -13,31 +13,45 @@ void encode_argv(const std::vector<std::string>& argv, std::string* dst) {
   }
 }
 
-Status decode_argv(std::string_view payload, std::vector<std::string>* argv) {
-  auto corrupt = [argv](const char* what) {
-    argv->clear();
-    return Status::Corruption(what);
-  };
-  if (payload.size() < 4) return corrupt("argv payload shorter than its count");
-  uint32_t count = decode_fixed32(payload.data());
+namespace {
+
+// The framing argv and batch payloads share: [count u32] then count x ([len u32][bytes]).
+// Calls begin(count) once the count is known to fit the payload, then part(i, bytes) for each
+// part in order. Corruption names the payload kind ("argv", "batch") and its parts.
+template <typename Begin, typename Part>
+Status walk_parts(std::string_view payload, const char* kind, const char* part_name, Begin begin,
+                  Part part) {
+  auto corrupt = [kind](std::string what) { return Status::Corruption(std::string(kind) + " " + what); };
+  if (payload.size() < 4) return corrupt("payload shorter than its count");
+  const uint32_t count = decode_fixed32(payload.data());
   size_t pos = 4;
-  // Each argument needs at least 4 bytes, so a count larger than that is corrupt; checking
-  // first keeps a flipped count from reserving gigabytes.
-  if (count > (payload.size() - pos) / 4) return corrupt("argv count exceeds payload");
+  // Each part needs at least 4 bytes, so a count larger than that is corrupt; checking first
+  // keeps a flipped count from reserving gigabytes.
+  if (count > (payload.size() - pos) / 4) return corrupt("count exceeds payload");
+  begin(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    if (payload.size() - pos < 4) return corrupt("truncated");
+    const uint32_t len = decode_fixed32(payload.data() + pos);
+    pos += 4;
+    if (payload.size() - pos < len) return corrupt(std::string(part_name) + " truncated");
+    part(i, payload.substr(pos, len));
+    pos += len;
+  }
+  if (pos != payload.size()) return corrupt("payload has trailing bytes");
+  return Status::OK();
+}
+
+}  // namespace
+
+Status decode_argv(std::string_view payload, std::vector<std::string>* argv) {
   // The strings already in *argv are overwritten in place (assign keeps their buffers): a
   // caller decoding entry after entry into one vector allocates only when an argument
   // outgrows the one decoded before it in the same position.
-  argv->resize(count);
-  for (uint32_t i = 0; i < count; ++i) {
-    if (payload.size() - pos < 4) return corrupt("argv truncated");
-    uint32_t len = decode_fixed32(payload.data() + pos);
-    pos += 4;
-    if (payload.size() - pos < len) return corrupt("argv argument truncated");
-    (*argv)[i].assign(payload.data() + pos, len);
-    pos += len;
-  }
-  if (pos != payload.size()) return corrupt("argv payload has trailing bytes");
-  return Status::OK();
+  Status s = walk_parts(
+      payload, "argv", "argument", [argv](uint32_t count) { argv->resize(count); },
+      [argv](uint32_t i, std::string_view bytes) { (*argv)[i].assign(bytes.data(), bytes.size()); });
+  if (!s.ok()) argv->clear();
+  return s;
 }
 
 std::string_view argv_at(std::string_view payload, uint32_t i) {
@@ -70,25 +84,11 @@ uint32_t batch_count(std::string_view batch) { return decode_fixed32(batch.data(
 
 Status split_batch(std::string_view payload, std::vector<std::string_view>* commands) {
   commands->clear();
-  auto corrupt = [commands](const char* what) {
-    commands->clear();
-    return Status::Corruption(what);
-  };
-  if (payload.size() < 4) return corrupt("batch payload shorter than its count");
-  const uint32_t count = decode_fixed32(payload.data());
-  size_t pos = 4;
-  if (count > (payload.size() - pos) / 4) return corrupt("batch count exceeds payload");
-  commands->reserve(count);
-  for (uint32_t i = 0; i < count; ++i) {
-    if (payload.size() - pos < 4) return corrupt("batch truncated");
-    const uint32_t len = decode_fixed32(payload.data() + pos);
-    pos += 4;
-    if (payload.size() - pos < len) return corrupt("batch command truncated");
-    commands->push_back(payload.substr(pos, len));
-    pos += len;
-  }
-  if (pos != payload.size()) return corrupt("batch payload has trailing bytes");
-  return Status::OK();
+  Status s = walk_parts(
+      payload, "batch", "command", [commands](uint32_t count) { commands->reserve(count); },
+      [commands](uint32_t, std::string_view bytes) { commands->push_back(bytes); });
+  if (!s.ok()) commands->clear();
+  return s;
 }
 
 }  // namespace kv::coding

@@ -135,11 +135,10 @@ Submission RaftNode::next_proposal() const {
 
 Submission RaftNode::propose(std::string payload, EntryType type) {
   KV_CHECK(type == EntryType::kCommand || type == EntryType::kBatch);
-  if (Submission can = next_proposal(); !can.accepted) return can;
-  Index index = log_.last_index() + 1;
-  append_to_log({index, term_, type, std::move(payload)});
+  Submission sub = next_proposal();
   // Sent in take_ready(), so proposals arriving together share one AppendEntries.
-  return {true, index, term_, id_};
+  if (sub.accepted) append_to_log({sub.index, sub.term, type, std::move(payload)});
+  return sub;
 }
 
 Submission RaftNode::read_index(uint64_t request_id) {

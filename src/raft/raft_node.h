@@ -96,10 +96,10 @@ class RaftNode {
   // when: not the leader (kNotLeader), transferring leadership (kTransferring), no entry of
   // this term committed yet (kLeaderNotReady), the last change is not committed
   // (kChangePending), the id does not fit the change (kInvalidNode, kAlreadyMember,
-  // kNotMember), a learner to promote lags more than Config::max_promotion_lag entries
-  // or still needs the snapshot (kLearnerBehind), or the voters of the new configuration that the leader heard from in
-  // the last election timeout or two (itself included, unless removed) would not be a
-  // majority of them (kWouldLoseQuorum). A leader may remove itself: it keeps leading, not
+  // kNotMember), a learner to promote lags more than Config::max_promotion_lag entries or
+  // still needs the snapshot (kLearnerBehind), or the voters of the new configuration that
+  // the leader heard from in the last election timeout or two (itself included, unless
+  // removed) would not be a majority of them (kWouldLoseQuorum). A leader may remove itself: it keeps leading, not
   // counting itself, until the entry commits, then steps down (and hands the election to the
   // most up-to-date voter with TimeoutNow).
   Submission propose_config(ConfigChange change);

@@ -53,6 +53,12 @@ class CommandTable {
     return spec.arity > 0 ? argc == static_cast<size_t>(spec.arity)
                           : argc >= static_cast<size_t>(-spec.arity);
   }
+  // A write as a log record holds it: its spec when argv is a known write command with a
+  // valid arity, else nullptr (the record is not something a node ever logs).
+  const CommandSpec* find_logged_write(const std::vector<std::string>& argv) const {
+    const CommandSpec* spec = argv.empty() ? nullptr : find(argv[0]);
+    return spec != nullptr && (spec->flags & kWrite) && arity_ok(*spec, argv.size()) ? spec : nullptr;
+  }
 
  private:
   CommandTable();

@@ -125,6 +125,17 @@ std::string ok_reply() {
 
 std::string ids_text(const std::vector<raft::NodeId>& ids) { return fmt::format("{}", fmt::join(ids, ",")); }
 
+// Applying writes known in advance, n of them, while the i-th applies: the key of write
+// i+8 has its bucket loaded and the key of write i+4 its chain head, so the key lookups'
+// cache misses (random keys in a large table) overlap. key_of(j): write j's key.
+template <typename KeyOf>
+void prefetch_ahead(const storage::KeySpace& keys, size_t i, size_t n, KeyOf key_of) {
+  constexpr size_t kBucketAhead = 8;
+  constexpr size_t kEntryAhead = 4;
+  if (i + kBucketAhead < n) keys.prefetch_bucket(key_of(i + kBucketAhead));
+  if (i + kEntryAhead < n) keys.prefetch_entry(key_of(i + kEntryAhead));
+}
+
 }  // namespace
 
 RaftHost::RaftHost(const ServerConfig& config, net::EventLoop* loop, Store* store, Deliver deliver)
@@ -233,10 +244,13 @@ raft::Submission RaftHost::propose_write(const std::vector<std::string>& args, c
                                          uint64_t* conn_write_index) {
   raft::Submission sub = node_->next_proposal();
   if (!sub.accepted) return sub;
-  if (batch_.empty()) coding::start_batch(&batch_);
+  if (batch_.empty()) {
+    coding::start_batch(&batch_);
+    batch_index_ = sub.index;
+  }
   coding::append_to_batch(args, &batch_);
   batch_to_.push_back(to);
-  *conn_write_index = sub.index;  // the batch's entry: nothing else is appended before it
+  *conn_write_index = batch_index_;  // the batch's entry: nothing else is appended before it
   if (batch_.size() >= kMaxBatchBytes) propose_batch();
   return sub;
 }
@@ -245,7 +259,6 @@ void RaftHost::propose_batch() {
   if (batch_.empty()) return;
   std::vector<ReplyTo> to;
   to.swap(batch_to_);
-  const raft::Index expected = node_->log().last_index() + 1;
   raft::Submission sub = node_->propose(std::exchange(batch_, std::string()), raft::EntryType::kBatch);
   if (!sub.accepted) {
     // Not expected: whatever could change the role or start a transfer proposes the batch
@@ -253,7 +266,7 @@ void RaftHost::propose_batch() {
     for (const ReplyTo& t : to) deliver_(t, error_reply(kNoLeader));
     return;
   }
-  KV_CHECK(sub.index == expected);
+  KV_CHECK(sub.index == batch_index_);  // the index propose_write announced
   writes_[sub.index] = {sub.term, std::move(to), Clock::now()};
 }
 
@@ -604,21 +617,14 @@ void RaftHost::handle(raft::Ready& ready) {
 
 void RaftHost::apply_committed() {
   if (to_apply_.empty()) return;
-  // The batch is known up front, so the key lookups' cache misses (random keys in a large
-  // table) can overlap: entry i+8's bucket and entry i+4's chain head load while entry i
-  // applies.
-  constexpr size_t kBucketAhead = 8;
-  constexpr size_t kEntryAhead = 4;
-  const size_t n = to_apply_.size();
   // (A batch prefetches its own commands: apply_batch.)
   auto key_of = [this](size_t i) {
     const raft::Entry& e = to_apply_[i];
     return e.type == raft::EntryType::kCommand ? coding::argv_at(e.payload, 1) : std::string_view();
   };
-  storage::KeySpace& keys = store_->keys();
+  const size_t n = to_apply_.size();
   for (size_t i = 0; i < n; ++i) {
-    if (i + kBucketAhead < n) keys.prefetch_bucket(key_of(i + kBucketAhead));
-    if (i + kEntryAhead < n) keys.prefetch_entry(key_of(i + kEntryAhead));
+    prefetch_ahead(store_->keys(), i, n, key_of);
     apply(to_apply_[i]);
   }
   to_apply_.clear();
@@ -661,33 +667,28 @@ void RaftHost::apply_batch(const raft::Entry& e, const std::vector<ReplyTo>* rep
     }
     return;
   }
-  // As in apply_committed: later commands' keys load while earlier ones apply.
-  constexpr size_t kBucketAhead = 8;
-  constexpr size_t kEntryAhead = 4;
-  storage::KeySpace& keys = store_->keys();
+  auto key_of = [this](size_t i) { return coding::argv_at(batch_commands_[i], 1); };
   const size_t n = batch_commands_.size();
   for (size_t i = 0; i < n; ++i) {
-    if (i + kBucketAhead < n) keys.prefetch_bucket(coding::argv_at(batch_commands_[i + kBucketAhead], 1));
-    if (i + kEntryAhead < n) keys.prefetch_entry(coding::argv_at(batch_commands_[i + kEntryAhead], 1));
+    prefetch_ahead(store_->keys(), i, n, key_of);
     run_logged(batch_commands_[i], e.index);
     if (replies && i < replies->size()) deliver_((*replies)[i], std::move(scratch_));
     scratch_.clear();
   }
 }
 
-bool RaftHost::run_logged(std::string_view command, raft::Index index) {
+void RaftHost::run_logged(std::string_view command, raft::Index index) {
   scratch_.clear();
   Status s = coding::decode_argv(command, &argv_);
-  const CommandSpec* spec = s.ok() && !argv_.empty() ? CommandTable::instance().find(argv_[0]) : nullptr;
-  if (spec == nullptr || !(spec->flags & kWrite) || !CommandTable::arity_ok(*spec, argv_.size())) {
+  const CommandSpec* spec = s.ok() ? CommandTable::instance().find_logged_write(argv_) : nullptr;
+  if (spec == nullptr) {
     // Every member holds the same entry: skipping it keeps them identical.
     log::error("raft: committed entry {} holds no valid write command; skipped", index);
     scratch_ = error_reply("ERR the logged command was not a valid write; not applied");
-    return false;
+    return;
   }
   CommandContext ctx{argv_, &scratch_, &store_->keys()};
   spec->handler(ctx);
-  return true;
 }
 
 void RaftHost::serve_reads() {

@@ -147,10 +147,10 @@ class RaftHost {
   // Applies a kBatch entry's commands in order; with replies (the entry is ours), each
   // command's reply goes to its client as soon as it is applied.
   void apply_batch(const raft::Entry& e, const std::vector<ReplyTo>* replies);
-  // Runs one logged write (an argv payload) against the key space; scratch_ gets the reply.
-  // False (and an error reply) when it holds no valid write command: every member holds the
-  // same entry, so skipping it keeps them identical.
-  bool run_logged(std::string_view command, raft::Index index);
+  // Runs one logged write (an argv payload) against the key space; scratch_ gets the reply,
+  // an error when it holds no valid write command (skipped: every member holds the same
+  // entry, so skipping it keeps them identical).
+  void run_logged(std::string_view command, raft::Index index);
   // A write or read the core would not take now: parked while leadership moves, else
   // -CLUSTERDOWN.
   void refused(raft::Refusal refusal, Parked request);
@@ -199,6 +199,7 @@ class RaftHost {
   // (coding batch payload; empty: none) and who gets each reply. Many writes per entry keep
   // the per-entry work (log, messages, fsync records, acknowledgements) off each write.
   std::string batch_;
+  raft::Index batch_index_ = 0;  // the index its writes were told (valid while batch_ is not empty)
   std::vector<ReplyTo> batch_to_;
   std::vector<std::string_view> batch_commands_;  // apply_batch's views into an entry
 

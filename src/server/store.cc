@@ -83,8 +83,8 @@ Status Store::recover() {
       if (!d.ok()) {
         return Status::Corruption(fmt::format("{}: record {}: {}", wal_path, rec.index, d.message()));
       }
-      const CommandSpec* spec = argv.empty() ? nullptr : table.find(argv[0]);
-      if (spec == nullptr || !(spec->flags & kWrite) || !CommandTable::arity_ok(*spec, argv.size())) {
+      const CommandSpec* spec = table.find_logged_write(argv);
+      if (spec == nullptr) {
         return Status::Corruption(
             fmt::format("{}: record {} holds no valid write command", wal_path, rec.index));
       }
